@@ -1,0 +1,28 @@
+# The two commands of the README: `make run` (the main job on the bundled data) and
+# `make test`. Both create the virtual environment .venv themselves on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= out/demo
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[cpu,test]'
+	touch $(STAMP)
+
+.PHONY: run test lint install
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/mirnamap fold data/examples/hairpins.fa -o $(OUT)/folds.tsv
+	$(BIN)/mirnamap encode $(OUT)/folds.tsv -o $(OUT)/images.npz --png $(OUT)/images
+	@echo "results in $(OUT)/"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/python -m pip install -q 'ruff~=0.17'
+	$(BIN)/ruff check mirnamap tests benchmarks experiments

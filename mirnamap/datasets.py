@@ -1,0 +1,274 @@
+"""Load labelled hairpins: any FASTA, the deepMiRGene benchmark sets, the DeepMir images.
+
+The bundled reference sets live in the repository's ``data/`` folder (see
+``data/README.md`` for their provenance); set ``MIRNAMAP_DATA`` to read them elsewhere.
+Known label noise is reported, never hidden: :func:`label_conflicts` lists sequences that
+occur in both classes, and the loaders return them in ``conflicts``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+from mirnamap._typing import Images
+
+__all__ = [
+    "DEEPMIR_SETS",
+    "DEEPMIRGENE_SETS",
+    "ImageSet",
+    "Records",
+    "data_dir",
+    "label_conflicts",
+    "load_deepmir",
+    "load_deepmirgene",
+    "load_fasta",
+    "load_labelled_fasta",
+]
+
+DEEPMIRGENE_SETS = ("human", "whole", "new")
+DEEPMIR_SETS = ("modhsa_train", "modhsa_test", "hsapseudo_train", "hsapseudo_test")
+
+
+class Records(NamedTuple):
+    """Sequence records, optionally labelled and split.
+
+    Attributes
+    ----------
+    ids : tuple of str
+        N record identifiers (unique within a loaded set).
+    sequences : tuple of str
+        N sequences as written in the file.
+    labels : np.ndarray or None
+        ``int8 (N,)``: 1 = pre-miRNA, 0 = negative; None if unlabelled.
+    splits : tuple of str or None
+        N split names (``"test"``, ``"fold1"`` .. ``"fold5"``), or None.
+    conflicts : tuple of str
+        Sequences that occur with both labels (upper-case, T -> U).
+    """
+
+    ids: tuple[str, ...]
+    sequences: tuple[str, ...]
+    labels: np.ndarray | None = None
+    splits: tuple[str, ...] | None = None
+    conflicts: tuple[str, ...] = ()
+
+    def __len__(self) -> int:  # the number of records, not of fields
+        return len(self.ids)
+
+    def select(self, mask: np.ndarray | Sequence[bool]) -> Records:
+        """The records where ``mask`` (bool, shape (N,)) is true."""
+        keep = np.flatnonzero(np.asarray(mask, dtype=bool))
+        return Records(
+            ids=tuple(self.ids[i] for i in keep),
+            sequences=tuple(self.sequences[i] for i in keep),
+            labels=None if self.labels is None else self.labels[keep],
+            splits=None if self.splits is None else tuple(self.splits[i] for i in keep),
+            conflicts=self.conflicts,
+        )
+
+
+class ImageSet(NamedTuple):
+    """Pre-drawn hairpin images with labels.
+
+    Attributes
+    ----------
+    images : np.ndarray
+        ``uint8 (N, 25, 100, 3)``.
+    labels : np.ndarray
+        ``int8 (N,)``: 1 = pre-miRNA, 0 = negative.
+    names : tuple of str
+        N record names.
+    """
+
+    images: Images
+    labels: np.ndarray
+    names: tuple[str, ...]
+
+    def __len__(self) -> int:  # the number of images, not of fields
+        return int(self.images.shape[0])
+
+
+def data_dir() -> Path:
+    """The folder of bundled data: ``$MIRNAMAP_DATA`` or the repository's ``data/``."""
+    env = os.environ.get("MIRNAMAP_DATA")
+    path = Path(env) if env else Path(__file__).resolve().parent.parent / "data"
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"bundled data folder {path} not found; set MIRNAMAP_DATA to the folder "
+            "holding deepmirgene/ and deepmir/"
+        )
+    return path
+
+
+def load_fasta(path: str | os.PathLike[str], label: int | None = None) -> Records:
+    """Read a FASTA file with Biopython.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The FASTA file.
+    label : int, optional
+        A label (0 or 1) given to every record. Default is None: unlabelled.
+
+    Returns
+    -------
+    Records
+        One record per FASTA entry, ids from the headers' first word.
+
+    Raises
+    ------
+    ValueError
+        If the file holds no FASTA record (empty, or not FASTA).
+    """
+    from Bio import SeqIO
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        first = handle.read(1)
+        handle.seek(0)
+        if first != ">":
+            raise ValueError(f"{path}: not a FASTA file (it must start with '>')")
+        entries = [(rec.id, str(rec.seq)) for rec in SeqIO.parse(handle, "fasta")]
+    if not entries:
+        raise ValueError(f"{path}: no FASTA records")
+    ids = tuple(i for i, _ in entries)
+    sequences = tuple(s for _, s in entries)
+    labels = None if label is None else np.full(len(ids), _check_label(label), dtype=np.int8)
+    return Records(ids, sequences, labels)
+
+
+def _check_label(label: int) -> int:
+    if label not in (0, 1):
+        raise ValueError(f"label must be 0 or 1, got {label!r}")
+    return int(label)
+
+
+def load_labelled_fasta(
+    positive: str | os.PathLike[str], negative: str | os.PathLike[str]
+) -> Records:
+    """Read a positive (label 1) and a negative (label 0) FASTA file into one set.
+
+    Ids are prefixed ``pos:`` / ``neg:`` where the two files share an id. Sequences found
+    in both files are reported in ``conflicts``.
+    """
+    pos, neg = load_fasta(positive, 1), load_fasta(negative, 0)
+    pos_ids, neg_ids = pos.ids, neg.ids
+    if set(pos_ids) & set(neg_ids):
+        pos_ids = tuple(f"pos:{i}" for i in pos_ids)
+        neg_ids = tuple(f"neg:{i}" for i in neg_ids)
+    sequences = pos.sequences + neg.sequences
+    labels = np.concatenate([pos.labels, neg.labels])  # type: ignore[list-item]
+    return Records(pos_ids + neg_ids, sequences, labels, None, label_conflicts(sequences, labels))
+
+
+def label_conflicts(sequences: Iterable[str], labels: Iterable[int]) -> tuple[str, ...]:
+    """Sequences that occur with more than one label.
+
+    Parameters
+    ----------
+    sequences : iterable of str
+        N sequences (compared upper-case with T -> U).
+    labels : iterable of int
+        N labels.
+
+    Returns
+    -------
+    tuple of str
+        The conflicting sequences, sorted.
+
+    >>> label_conflicts(["ACG", "acg", "UUU"], [1, 0, 1])
+    ('ACG',)
+    """
+    seen: dict[str, set[int]] = defaultdict(set)
+    for sequence, label in zip(sequences, labels, strict=True):
+        seen[sequence.strip().upper().replace("T", "U")].add(int(label))
+    return tuple(sorted(s for s, found in seen.items() if len(found) > 1))
+
+
+def load_deepmirgene(name: Literal["human", "whole", "new"]) -> Records:
+    """Load a deepMiRGene benchmark set with its published split.
+
+    Park et al., "Deep Recurrent Neural Network-Based Identification of Precursor
+    microRNAs", NIPS 2017. ``human`` and ``whole`` (cross-species) carry the published
+    protocol: ``test`` is the held-out 10 %, ``fold1`` .. ``fold5`` the validation folds
+    of the rest. ``new`` has no split of its own (train on all of ``whole``, test on
+    ``new``), so each of its records is marked ``test``.
+
+    Parameters
+    ----------
+    name : {"human", "whole", "new"}
+        Which set.
+
+    Returns
+    -------
+    Records
+        Positives then negatives, ids as in the FASTA headers (unique within the set),
+        ``splits`` filled, and the sequences found in both classes in ``conflicts``
+        (33 in human, 23 in whole).
+    """
+    if name not in DEEPMIRGENE_SETS:
+        raise ValueError(f"unknown deepMiRGene set {name!r}; known: {', '.join(DEEPMIRGENE_SETS)}")
+    folder = data_dir() / "deepmirgene"
+    pos, neg = load_fasta(folder / f"{name}_pos.fa", 1), load_fasta(folder / f"{name}_neg.fa", 0)
+    ids = pos.ids + neg.ids
+    sequences = pos.sequences + neg.sequences
+    labels = np.concatenate([pos.labels, neg.labels])  # type: ignore[list-item]
+    if name == "new":
+        splits = tuple("test" for _ in ids)
+    else:
+        table: dict[tuple[str, str], str] = {}
+        with open(folder / "splits.tsv", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                if row["dataset"] == name:
+                    table[row["class"], row["id"]] = row["split"]
+        classes = ["pos"] * len(pos) + ["neg"] * len(neg)
+        missing = [i for c, i in zip(classes, ids, strict=True) if (c, i) not in table]
+        if missing:
+            raise ValueError(f"splits.tsv has no split for {len(missing)} {name} records, e.g. {missing[:3]}")
+        splits = tuple(table[c, i] for c, i in zip(classes, ids, strict=True))
+    return Records(ids, sequences, labels, splits, label_conflicts(sequences, labels))
+
+
+def load_deepmir(name: str) -> ImageSet:
+    """Load one of the DeepMir image sets drawn by the original encoder.
+
+    Cordero, Menkovski & Allmer, bioRxiv 10.1101/840579. Images were made with RNAfold
+    2.1.3 and the authors' encoder.
+
+    Parameters
+    ----------
+    name : str
+        One of ``modhsa_train``, ``modhsa_test``, ``hsapseudo_train``,
+        ``hsapseudo_test``, or a path to an ``.npz`` with ``images`` and ``labels``
+        (and optionally ``names`` or ``ids``).
+
+    Returns
+    -------
+    ImageSet
+        Images ``uint8 (N, 25, 100, 3)``, labels ``int8 (N,)`` and names.
+    """
+    path = data_dir() / "deepmir" / f"{name}.npz" if name in DEEPMIR_SETS else Path(name)
+    if not path.is_file():
+        raise ValueError(
+            f"unknown DeepMir set or file {name!r}; known sets: {', '.join(DEEPMIR_SETS)}"
+        )
+    with np.load(path, allow_pickle=False) as data:
+        if "images" not in data or "labels" not in data:
+            raise ValueError(f"{path}: needs arrays 'images' and 'labels', has {list(data.files)}")
+        images, labels = data["images"], data["labels"]
+        key = "names" if "names" in data else "ids" if "ids" in data else None
+        names = tuple(str(n) for n in data[key]) if key else tuple(map(str, range(len(labels))))
+    if images.dtype != np.uint8 or images.shape[1:] != (25, 100, 3):
+        raise ValueError(f"{path}: images must be uint8 (N, 25, 100, 3), got {images.dtype} {images.shape}")
+    if labels.shape != (images.shape[0],):
+        raise ValueError(f"{path}: {images.shape[0]} images but labels of shape {labels.shape}")
+    return ImageSet(images, labels.astype(np.int8), names)

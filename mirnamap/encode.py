@@ -1,0 +1,581 @@
+"""The Cordero et al. hairpin image: a folded RNA drawn as a 25 x 100 RGB picture.
+
+The encoding is that of Cordero, Menkovski & Allmer, "Detection of pre-microRNA with
+Convolutional Neural Networks" (bioRxiv 10.1101/840579), written down in
+``docs/encoding.md`` and checked bit for bit against images their encoder drew. Besides
+the images, :func:`encode` returns the **layout**: for every pixel the sequence position
+whose bar paints it, so that a saliency map over pixels can be summed onto nucleotides
+(:mod:`mirnamap.project`).
+
+Geometry, in one paragraph: the hairpin is cut at its terminal loop into a top strand
+(5' arm and loop) and a bottom strand (3' arm and loop, read from the 3' end), the two
+are aligned column by column, and each column becomes a vertical bar in each half that
+touches the midline between rows 12 and 13. Column x = 0 lies next to the terminal loop;
+the stem runs right towards the two ends. A bar's colour is its nucleotide, its length
+says how the column pairs, and unpaired nucleotides get longer bars.
+
+>>> enc = encode(["GGGAAACCC"], ["(((...)))"])
+>>> enc.images.shape, enc.images.dtype.name, enc.layout.shape
+((1, 25, 100, 3), 'uint8', (1, 25, 100))
+>>> int(enc.n_columns[0]), int(enc.n_cut[0])
+(6, 0)
+>>> [int(p) for p in enc.layout[0, 12, :7]]  # top half, row next to the midline
+[5, 4, 3, 2, 1, 0, -1]
+>>> [int(p) for p in enc.layout[0, 13, :7]]  # bottom half: the loop mirrored, then the 3' arm
+[3, 4, 5, 6, 7, 8, -1]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from mirnamap._typing import Images, Layout
+
+if TYPE_CHECKING:
+    from mirnamap.fold import Fold
+
+__all__ = [
+    "BACKGROUND",
+    "COLORS",
+    "GAP",
+    "HEIGHT",
+    "WIDTH",
+    "EncodeError",
+    "Encoding",
+    "Failure",
+    "encode",
+    "encode_folds",
+    "encode_one",
+    "load_encoding",
+    "save_encoding",
+    "save_pngs",
+    "terminal_loop",
+]
+
+#: Image height in pixels: rows 0-12 are the top strand, rows 13-24 the bottom strand.
+HEIGHT = 25
+#: Image width in pixels (columns of the alignment); columns from 100 on are cut off.
+WIDTH = 100
+#: The last row of the top half; the bottom half starts at ``MIDLINE + 1``.
+MIDLINE = 12
+#: Layout value of a white background pixel (painted by no nucleotide).
+BACKGROUND = -1
+#: Layout value of a black pixel painted for a gap in the alignment (no nucleotide).
+GAP = -2
+
+#: RGB colour of each symbol; a gap or any other symbol is black.
+COLORS: dict[str, tuple[int, int, int]] = {
+    "A": (255, 255, 0),
+    "C": (0, 0, 255),
+    "G": (255, 0, 0),
+    "U": (0, 255, 0),
+}
+_COLOR_INDEX = {symbol: i for i, symbol in enumerate(COLORS)}
+_BLACK = len(COLORS)
+_WHITE = _BLACK + 1
+# Colour index -> RGB: A, C, G, U, black (gap or other symbol), white (background).
+_PALETTE_WHITE = np.array([*COLORS.values(), (0, 0, 0), (255, 255, 255)], dtype=np.uint8)
+
+# Base bar length P of a column from its two symbols (top, bottom), before extra length.
+_PAIR_LENGTH = {"GC": 1, "CG": 1, "AU": 2, "UA": 2, "GU": 3, "UG": 3}
+_HAIRPIN_LOOP = re.compile(r"\(\.+\)")
+_STRUCTURE_CHARS = frozenset("().")
+
+
+class EncodeError(ValueError):
+    """A record that cannot be drawn (bad input or no hairpin loop)."""
+
+
+class Failure(NamedTuple):
+    """A record that produced no image, and why.
+
+    Attributes
+    ----------
+    index : int
+        The record's position in the input.
+    id : str
+        The record's identifier.
+    reason : str
+        What is wrong with it, in words.
+    """
+
+    index: int
+    id: str
+    reason: str
+
+
+class Encoding(NamedTuple):
+    """Images and their layout for the ``M`` records that could be drawn.
+
+    Every input record is either here (``index`` gives its position in the input) or in
+    ``failures`` with the reason; none is dropped.
+
+    Attributes
+    ----------
+    images : np.ndarray
+        ``uint8 (M, 25, 100, 3)`` RGB images, white background.
+    layout : np.ndarray
+        ``int16 (M, 25, 100)``: the 0-based sequence position whose bar paints each pixel;
+        :data:`BACKGROUND` (-1) for white pixels, :data:`GAP` (-2) for the black bar of a
+        gap. Terminal-loop nucleotides paint pixels in both halves.
+    columns : np.ndarray
+        ``int16 (M, 100, 2)``: for every image column the sequence position shown in the
+        top (``[..., 0]``) and bottom (``[..., 1]``) half; :data:`GAP` for a gap and
+        :data:`BACKGROUND` for an unused column.
+    n_columns : np.ndarray
+        ``int16 (M,)``: columns of the alignment, on the canvas or not.
+    n_cut : np.ndarray
+        ``int16 (M,)``: columns that fell off the canvas (``max(0, n_columns - 100)``).
+    n_off_canvas : np.ndarray
+        ``int16 (M,)``: nucleotides that paint no pixel (cut off, or left over when one
+        strand is longer than the other).
+    index : np.ndarray
+        ``int64 (M,)``: position of each encoded record in the input.
+    ids, sequences, structures : tuple of str
+        Per encoded record; sequences upper-cased with T turned into U.
+    failures : tuple of Failure
+        The records that could not be drawn, in input order.
+    """
+
+    images: Images
+    layout: Layout
+    columns: np.ndarray
+    n_columns: np.ndarray
+    n_cut: np.ndarray
+    n_off_canvas: np.ndarray
+    index: np.ndarray
+    ids: tuple[str, ...]
+    sequences: tuple[str, ...]
+    structures: tuple[str, ...]
+    failures: tuple[Failure, ...]
+
+    def __len__(self) -> int:  # the number of images, not of fields
+        return int(self.images.shape[0])
+
+
+def terminal_loop(structure: str) -> tuple[int, int]:
+    """Find the terminal loop: the hairpin loop closest to the middle of the sequence.
+
+    Parameters
+    ----------
+    structure : str
+        Dot-bracket structure of length L.
+
+    Returns
+    -------
+    (s, e) : tuple of int
+        Indices of the loop's closing ``(`` and ``)``. Distance to the middle
+        ``mid = L // 2`` is ``min(|mid - s|, |mid - (e + 1)|)``; ties go to the leftmost.
+
+    Raises
+    ------
+    EncodeError
+        If the structure has no hairpin loop (``(`` then one or more ``.`` then ``)``).
+
+    >>> terminal_loop("((..))..((...))")  # both 2 from mid = 7: the leftmost
+    (1, 4)
+    """
+    mid = len(structure) // 2
+    best: tuple[int, int, int] | None = None
+    for match in _HAIRPIN_LOOP.finditer(structure):
+        s, e = match.start(), match.end() - 1
+        distance = min(abs(mid - s), abs(mid - (e + 1)))
+        if best is None or distance < best[0]:
+            best = (distance, s, e)
+    if best is None:
+        raise EncodeError("structure has no hairpin loop ('(' then '.'s then ')'): no image")
+    return best[1], best[2]
+
+
+def _normalise(sequence: str, structure: str) -> tuple[str, str]:
+    """Upper-case, T -> U, and check that sequence and structure fit together."""
+    if not isinstance(sequence, str) or not isinstance(structure, str):
+        raise EncodeError(
+            f"sequence and structure must be str, got {type(sequence).__name__} "
+            f"and {type(structure).__name__}"
+        )
+    sequence = sequence.strip().upper().replace("T", "U")
+    structure = structure.strip()
+    if not sequence:
+        raise EncodeError("empty sequence")
+    if len(sequence) != len(structure):
+        raise EncodeError(
+            f"sequence has {len(sequence)} nt but structure has {len(structure)} characters"
+        )
+    bad = sorted(set(structure) - _STRUCTURE_CHARS)
+    if bad:
+        raise EncodeError(f"structure has characters other than '(', ')', '.': {bad}")
+    if not sequence.isalpha():
+        bad = sorted({c for c in sequence if not c.isalpha()})
+        raise EncodeError(f"sequence has non-letter characters: {bad}")
+    return sequence, structure
+
+
+def _extra_lengths(unpaired: list[bool]) -> list[int]:
+    """Extra bar length of the columns of one half, in image order.
+
+    ``unpaired`` covers all columns (on the canvas or not). For an unpaired column x,
+    l and r are the nearest columns left and right that are not unpaired (-1 and ncols
+    if none), D = l + r + 1, M = D // 2, q = x - l, and the extra length is 2q if
+    q <= M else 2 max(0, D - q + 1). D is kept as the original encoder has it. Columns
+    that are not unpaired get 0.
+    """
+    ncols = len(unpaired)
+    extra = [0] * ncols
+    x = 0
+    while x < ncols:
+        if not unpaired[x]:
+            x += 1
+            continue
+        start = x
+        while x < ncols and unpaired[x]:
+            x += 1
+        # A run of unpaired columns start..x-1, bounded by l = start - 1 and r = x.
+        left = start - 1
+        d = left + x + 1
+        half = d // 2
+        for column in range(start, x):
+            q = column - left
+            extra[column] = 2 * q if q <= half else 2 * max(0, d - q + 1)
+    return extra
+
+
+def _base_length(top: str | None, bottom: str | None) -> int:
+    """Base bar length P of a column from its top and bottom symbols (None for a gap)."""
+    if bottom is not None and bottom not in _COLOR_INDEX:
+        return 4
+    if top is None or bottom is None:
+        return 1
+    return _PAIR_LENGTH.get(top + bottom, 4)
+
+
+# P for every pair of symbols an ACGU record can have ("-" is a gap); others are computed.
+_BASE_LENGTH = {
+    (t, b): _base_length(None if t == "-" else t, None if b == "-" else b)
+    for t in "ACGU-"
+    for b in "ACGU-"
+}
+
+
+def _columns(sequence: str, structure: str) -> tuple[list[int], ...]:
+    """Align the two strands of a hairpin into columns.
+
+    Returns
+    -------
+    tuple of six lists of int
+        Per column in image order (x = 0 next to the terminal loop): top position,
+        bottom position (GAP for a gap), top bar length, bottom bar length, top colour
+        index and bottom colour index.
+    """
+    s, e = terminal_loop(structure)
+    unpaired = [c == "." for c in structure]
+    tops: list[int] = []
+    bottoms: list[int] = []
+    # Top strand: positions 0 .. e-1 (5' arm and loop) from the 5' end; bottom strand:
+    # positions n-1 down to s+1 (3' arm and loop) from the 3' end.
+    i, j = 0, len(sequence) - 1
+    while i < e and j > s:
+        if unpaired[i] == unpaired[j]:  # both unpaired or both paired: one column
+            tops.append(i)
+            bottoms.append(j)
+            i += 1
+            j -= 1
+        elif unpaired[i]:  # top unpaired against a bracket: gap on the bottom
+            tops.append(i)
+            bottoms.append(GAP)
+            i += 1
+        else:  # bracket against an unpaired bottom nucleotide: gap on the top
+            tops.append(GAP)
+            bottoms.append(j)
+            j -= 1
+    # Image order: x = ncols - 1 - k puts the column next to the loop at x = 0.
+    tops.reverse()
+    bottoms.reverse()
+    top_chars = ["-" if p == GAP else sequence[p] for p in tops]
+    bottom_chars = ["-" if p == GAP else sequence[p] for p in bottoms]
+    top_extra = _extra_lengths([p != GAP and unpaired[p] for p in tops])
+    bottom_extra = _extra_lengths([p != GAP and unpaired[p] for p in bottoms])
+    base = [
+        _BASE_LENGTH.get(pair) or _base_length(*(None if c == "-" else c for c in pair))
+        for pair in zip(top_chars, bottom_chars, strict=True)
+    ]
+    return (
+        tops,
+        bottoms,
+        [b + x for b, x in zip(base, top_extra, strict=True)],
+        [b + x for b, x in zip(base, bottom_extra, strict=True)],
+        [_COLOR_INDEX.get(c, _BLACK) for c in top_chars],
+        [_COLOR_INDEX.get(c, _BLACK) for c in bottom_chars],
+    )
+
+
+def _paint(tables: Sequence[tuple[list[int], ...]]) -> tuple[Images, Layout, np.ndarray]:
+    """Draw the bars of many column tables at once (vectorised over the batch)."""
+    m = len(tables)
+    # Per image column: positions, lengths and colours; unused columns get length -1,
+    # which paints nothing (a bar of length L covers L + 1 pixels).
+    fields = np.full((6, m, WIDTH), BACKGROUND, dtype=np.int16)
+    fields[4:] = _BLACK
+    for k, table in enumerate(tables):
+        width = min(len(table[0]), WIDTH)
+        fields[:, k, :width] = [column[:WIDTH] for column in table]
+    top_pos, bottom_pos, top_len, bottom_len, top_color, bottom_color = fields[:, :, None, :]
+    rows = np.arange(HEIGHT, dtype=np.int16)[None, :, None]
+    top_mask = (rows <= MIDLINE) & (rows >= MIDLINE - top_len)
+    bottom_mask = (rows > MIDLINE) & (rows <= MIDLINE + 1 + bottom_len)
+
+    layout = np.where(top_mask, top_pos, np.where(bottom_mask, bottom_pos, np.int16(BACKGROUND)))
+    color = np.where(top_mask, top_color, np.where(bottom_mask, bottom_color, np.int16(_WHITE)))
+    images = _PALETTE_WHITE[color]
+    columns = np.ascontiguousarray(fields[:2].transpose(1, 2, 0))
+    return images, layout, columns
+
+
+def encode_one(sequence: str, structure: str) -> tuple[Images, Layout]:
+    """Draw one hairpin; raise :class:`EncodeError` if it cannot be drawn.
+
+    Parameters
+    ----------
+    sequence : str
+        RNA or DNA sequence of length L (upper-cased, T -> U).
+    structure : str
+        Dot-bracket structure of length L.
+
+    Returns
+    -------
+    image : np.ndarray
+        ``uint8 (25, 100, 3)``.
+    layout : np.ndarray
+        ``int16 (25, 100)``, as in :class:`Encoding`.
+    """
+    sequence, structure = _normalise(sequence, structure)
+    images, layout, _ = _paint([_columns(sequence, structure)])
+    return images[0], layout[0]
+
+
+def encode(
+    sequences: Iterable[str],
+    structures: Iterable[str],
+    *,
+    ids: Iterable[str] | None = None,
+    strict: bool = False,
+) -> Encoding:
+    """Draw many folded hairpins as Cordero images, with their pixel layout.
+
+    Parameters
+    ----------
+    sequences : iterable of str
+        N RNA (or DNA) sequences; upper-cased and T -> U. Letters other than A, C, G, U
+        are drawn black, as the original encoder did.
+    structures : iterable of str
+        N dot-bracket structures, one per sequence (same lengths).
+    ids : iterable of str, optional
+        N record identifiers used in error messages and results. Default is "0", "1", ...
+    strict : bool, optional
+        Raise :class:`EncodeError` naming the first record that cannot be drawn, instead
+        of listing it in ``failures``. Default is False.
+
+    Returns
+    -------
+    Encoding
+        Images, layout and bookkeeping for the records that could be drawn, and the
+        reason for every one that could not (a warning says how many).
+
+    >>> enc = encode(["GGGAAACCC", "GGGCCC"], ["(((...)))", "((()))"], ids=["ok", "stem"])
+    ...                                                   # doctest: +SKIP
+    """
+    sequences = list(sequences)
+    structures = list(structures)
+    if len(sequences) != len(structures):
+        raise ValueError(
+            f"got {len(sequences)} sequences but {len(structures)} structures"
+        )
+    id_list = [str(i) for i in range(len(sequences))] if ids is None else [str(i) for i in ids]
+    if len(id_list) != len(sequences):
+        raise ValueError(f"got {len(sequences)} sequences but {len(id_list)} ids")
+    return _encode_records(id_list, sequences, structures, [None] * len(id_list), strict)
+
+
+def _encode_records(
+    id_list: list[str],
+    sequences: list[str],
+    structures: list[str | None],
+    reasons: list[str | None],
+    strict: bool,
+) -> Encoding:
+    """Encode records; a record with a reason already given (or no structure) fails."""
+    tables: list[tuple[list[int], ...]] = []
+    kept: list[int] = []
+    clean: list[tuple[str, str]] = []
+    failures: list[Failure] = []
+    for index, (sequence, structure) in enumerate(zip(sequences, structures, strict=True)):
+        try:
+            if reasons[index] is not None or structure is None:
+                raise EncodeError(reasons[index] or "no structure")
+            sequence, structure = _normalise(sequence, structure)
+            tables.append(_columns(sequence, structure))
+        except EncodeError as error:
+            if strict:
+                raise EncodeError(f"record {id_list[index]!r} (#{index}): {error}") from None
+            failures.append(Failure(index, id_list[index], str(error)))
+            continue
+        kept.append(index)
+        clean.append((sequence, structure))
+    return _assemble(tables, kept, clean, id_list, failures)
+
+
+def _assemble(
+    tables: list[tuple[list[int], ...]],
+    kept: list[int],
+    clean: list[tuple[str, str]],
+    id_list: list[str],
+    failures: list[Failure],
+) -> Encoding:
+    """Paint the tables and bundle everything into an :class:`Encoding`."""
+    if failures:
+        shown = "; ".join(f"{f.id}: {f.reason}" for f in failures[:3])
+        more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
+        warnings.warn(
+            f"{len(failures)} of {len(id_list)} records could not be encoded: {shown}{more}",
+            stacklevel=4,
+        )
+    images, layout, columns = _paint(tables)
+    n_columns = np.array([len(t[0]) for t in tables], dtype=np.int16)
+    lengths = np.array([len(s) for s, _ in clean], dtype=np.int64)
+    # Nucleotides on the canvas: the distinct positions of the first 100 columns.
+    painted = np.array(
+        [len(({*t[0][:WIDTH]} | {*t[1][:WIDTH]}) - {GAP}) for t in tables], dtype=np.int64
+    )
+    return Encoding(
+        images=images,
+        layout=layout,
+        columns=columns,
+        n_columns=n_columns,
+        n_cut=np.maximum(0, n_columns.astype(np.int64) - WIDTH).astype(np.int16),
+        n_off_canvas=(lengths - painted).astype(np.int16),
+        index=np.array(kept, dtype=np.int64),
+        ids=tuple(id_list[i] for i in kept),
+        sequences=tuple(s for s, _ in clean),
+        structures=tuple(t for _, t in clean),
+        failures=tuple(failures),
+    )
+
+
+def encode_folds(folds: Iterable[Fold], *, strict: bool = False) -> Encoding:
+    """Draw the results of :func:`mirnamap.fold.fold`.
+
+    Records that failed to fold are carried into ``failures`` with their folding reason,
+    so the output accounts for every input record.
+
+    Parameters
+    ----------
+    folds : iterable of Fold
+        N folding results.
+    strict : bool, optional
+        Raise on the first record that cannot be drawn. Default is False.
+
+    Returns
+    -------
+    Encoding
+        As :func:`encode`, with ``index`` pointing into ``folds``.
+    """
+    folds = list(folds)
+    return _encode_records(
+        [f.id for f in folds],
+        [f.sequence for f in folds],
+        [f.structure for f in folds],
+        [None if f.structure is not None else f"not folded: {f.error}" for f in folds],
+        strict,
+    )
+
+
+def save_encoding(encoding: Encoding, path: str | os.PathLike[str]) -> None:
+    """Write an :class:`Encoding` to a compressed ``.npz``.
+
+    Arrays: ``images``, ``layout``, ``columns``, ``n_columns``, ``n_cut``,
+    ``n_off_canvas``, ``index``, ``ids``, ``sequences``, ``structures``, and the failed
+    records as ``failed_index``, ``failed_ids``, ``failed_reasons``.
+    """
+    np.savez_compressed(
+        path,
+        images=encoding.images,
+        layout=encoding.layout,
+        columns=encoding.columns,
+        n_columns=encoding.n_columns,
+        n_cut=encoding.n_cut,
+        n_off_canvas=encoding.n_off_canvas,
+        index=encoding.index,
+        ids=np.array(encoding.ids, dtype=str),
+        sequences=np.array(encoding.sequences, dtype=str),
+        structures=np.array(encoding.structures, dtype=str),
+        failed_index=np.array([f.index for f in encoding.failures], dtype=np.int64),
+        failed_ids=np.array([f.id for f in encoding.failures], dtype=str),
+        failed_reasons=np.array([f.reason for f in encoding.failures], dtype=str),
+    )
+
+
+def load_encoding(path: str | os.PathLike[str]) -> Encoding:
+    """Read an :class:`Encoding` written by :func:`save_encoding`.
+
+    Raises
+    ------
+    ValueError
+        If the file is not such an archive (names the missing arrays).
+    """
+    with np.load(path, allow_pickle=False) as data:
+        missing = [f for f in Encoding._fields if f != "failures" and f not in data.files]
+        if missing:
+            raise ValueError(f"{path}: not a mirnamap encoding, missing arrays {missing}")
+        fields = {f: data[f] for f in Encoding._fields if f != "failures"}
+        failures = tuple(
+            Failure(int(i), str(n), str(r))
+            for i, n, r in zip(
+                data["failed_index"], data["failed_ids"], data["failed_reasons"], strict=True
+            )
+        )
+    for name in ("ids", "sequences", "structures"):
+        fields[name] = tuple(str(v) for v in fields[name])
+    return Encoding(**fields, failures=failures)
+
+
+def save_pngs(
+    images: Images, ids: Sequence[str], folder: str | os.PathLike[str], *, scale: int = 4
+) -> list[Path]:
+    """Write one PNG per image, named after its id, enlarged ``scale`` times (nearest).
+
+    Parameters
+    ----------
+    images : np.ndarray
+        ``uint8 (N, 25, 100, 3)``.
+    ids : sequence of str
+        N names; characters unsafe in file names become ``_``.
+    folder : str or PathLike
+        Created if missing.
+    scale : int, optional
+        Pixel enlargement; 1 writes the exact 25 x 100 image. Default is 4.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    from PIL import Image
+
+    if scale < 1:
+        raise ValueError(f"scale must be >= 1, got {scale}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for image, name in zip(images, ids, strict=True):
+        big = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+        path = folder / f"{re.sub(r'[^A-Za-z0-9._-]', '_', name)}.png"
+        Image.fromarray(big, mode="RGB").save(path)
+        paths.append(path)
+    return paths

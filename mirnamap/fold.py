@@ -1,0 +1,261 @@
+"""Fold RNA sequences into minimum-free-energy secondary structures with ViennaRNA.
+
+Folding uses the ViennaRNA Python API (module ``RNA``) in-process, one sequence at a
+time, and over worker processes when there is more than one core. Every input record
+comes back: folded, or with the reason it could not be.
+
+>>> [f.structure for f in fold(["GGGGAAACCCC"], workers=1)]
+['((((...))))']
+>>> bad = fold(["ACGN"], ids=["x1"], workers=1)[0]
+>>> bad.ok, bad.error
+(False, "invalid character 'N' at position 4 (only A, C, G, U or T allowed)")
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from tqdm.auto import tqdm
+
+__all__ = ["Fold", "available_cores", "fold", "load_folds", "normalise_sequence", "save_folds"]
+
+_VALID = frozenset("ACGU")
+# Below this many sequences, starting worker processes costs more than it saves.
+_MIN_PARALLEL = 64
+
+
+class Fold(NamedTuple):
+    """The folding result of one record.
+
+    Attributes
+    ----------
+    id : str
+        Record identifier.
+    sequence : str
+        The sequence as folded: upper-case, T turned into U (as given if invalid).
+    structure : str or None
+        Dot-bracket MFE structure, or None if the record could not be folded.
+    mfe : float
+        Minimum free energy in kcal/mol (NaN if not folded).
+    error : str or None
+        Why the record could not be folded, or None.
+    """
+
+    id: str
+    sequence: str
+    structure: str | None
+    mfe: float
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True if the record was folded."""
+        return self.error is None
+
+
+def normalise_sequence(sequence: str) -> str:
+    """Upper-case a sequence, turn T into U, and check it is non-empty ACGU.
+
+    Parameters
+    ----------
+    sequence : str
+        An RNA or DNA sequence.
+
+    Returns
+    -------
+    str
+        The normalised sequence.
+
+    Raises
+    ------
+    ValueError
+        If the sequence is empty or holds anything but A, C, G, U or T (any case).
+
+    >>> normalise_sequence("acgt")
+    'ACGU'
+    """
+    if not isinstance(sequence, str):
+        raise ValueError(f"sequence must be str, got {type(sequence).__name__}")
+    clean = sequence.strip().upper().replace("T", "U")
+    if not clean:
+        raise ValueError("empty sequence")
+    for position, char in enumerate(clean):
+        if char not in _VALID:
+            raise ValueError(
+                f"invalid character {char!r} at position {position + 1} "
+                "(only A, C, G, U or T allowed)"
+            )
+    return clean
+
+
+def available_cores() -> int:
+    """The number of CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _fold_chunk(args: tuple[list[str], float | None]) -> list[tuple[str, float]]:
+    """Fold a list of clean sequences in this process (also the worker function)."""
+    import RNA
+
+    sequences, temperature = args
+    if temperature is None:
+        return [RNA.fold(s) for s in sequences]
+    md = RNA.md()
+    md.temperature = temperature
+    return [RNA.fold_compound(s, md).mfe() for s in sequences]
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """The cheapest safe way to start workers.
+
+    ``fork`` starts at once and does not re-run the caller's script, but TensorFlow's
+    threads do not survive a fork: once TensorFlow is loaded, workers start from a clean
+    ``forkserver`` instead (as under ``spawn``, the caller's script then needs an
+    ``if __name__ == "__main__":`` guard).
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and "tensorflow" not in sys.modules:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def fold(
+    sequences: Iterable[str],
+    *,
+    ids: Iterable[str] | None = None,
+    workers: int | None = None,
+    chunksize: int | None = None,
+    temperature: float | None = None,
+    progress: bool | None = None,
+) -> list[Fold]:
+    """Fold sequences to their MFE structure with ViennaRNA.
+
+    Parameters
+    ----------
+    sequences : iterable of str
+        N RNA or DNA sequences (any case; T is read as U).
+    ids : iterable of str, optional
+        N record identifiers. Default is "0", "1", ...
+    workers : int, optional
+        Worker processes. Default is None: every core this process may use. With 1, or
+        fewer than 64 sequences, folding runs in this process. Results are the same
+        either way.
+    chunksize : int, optional
+        Sequences sent to a worker at a time. Default is None: about 8 chunks a worker.
+    temperature : float, optional
+        Folding temperature in degrees Celsius. Default is None: ViennaRNA's default
+        (37 C).
+    progress : bool, optional
+        Show a progress bar. Default is None: on a terminal, for 500 sequences or more.
+
+    Returns
+    -------
+    list of Fold
+        N results in input order; a record that could not be folded (empty, or letters
+        other than ACGU/T) has ``structure=None`` and the reason in ``error``.
+    """
+    sequences = list(sequences)
+    id_list = [str(i) for i in range(len(sequences))] if ids is None else [str(i) for i in ids]
+    if len(id_list) != len(sequences):
+        raise ValueError(f"got {len(sequences)} sequences but {len(id_list)} ids")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+
+    results: list[Fold | None] = [None] * len(sequences)
+    todo: list[int] = []
+    clean: list[str] = []
+    for index, sequence in enumerate(sequences):
+        try:
+            clean.append(normalise_sequence(sequence))
+            todo.append(index)
+        except ValueError as error:
+            shown = sequence.strip().upper().replace("T", "U") if isinstance(sequence, str) else ""
+            results[index] = Fold(id_list[index], shown, None, math.nan, str(error))
+
+    workers = available_cores() if workers is None else workers
+    workers = min(workers, max(1, len(clean) // _MIN_PARALLEL))
+    if chunksize is None:
+        chunksize = max(1, min(256, math.ceil(len(clean) / (workers * 8))))
+    chunks = [clean[i : i + chunksize] for i in range(0, len(clean), chunksize)]
+    if progress is None:
+        progress = len(clean) >= 500 and None  # None: tqdm shows it on a terminal only
+    bar = tqdm(total=len(clean), unit="seq", desc="folding", disable=progress is False)
+
+    folded: list[tuple[str, float]] = []
+    try:
+        if workers == 1:
+            for chunk in chunks:
+                folded.extend(_fold_chunk((chunk, temperature)))
+                bar.update(len(chunk))
+        else:
+            with _pool_context().Pool(workers) as pool:
+                for part in pool.imap(_fold_chunk, [(c, temperature) for c in chunks]):
+                    folded.extend(part)
+                    bar.update(len(part))
+    finally:
+        bar.close()
+
+    for index, sequence, (structure, mfe) in zip(todo, clean, folded, strict=True):
+        results[index] = Fold(id_list[index], sequence, structure, round(float(mfe), 2))
+    return results  # type: ignore[return-value]
+
+
+_TSV_COLUMNS = ("id", "sequence", "structure", "mfe", "status", "reason")
+
+
+def save_folds(folds: Iterable[Fold], path: str | os.PathLike[str]) -> None:
+    """Write folding results as a TSV: id, sequence, structure, mfe, status, reason.
+
+    Every record gets a row; ``status`` is ``ok`` or ``error`` with the reason.
+    """
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write("\t".join(_TSV_COLUMNS) + "\n")
+        for f in folds:
+            mfe = "" if math.isnan(f.mfe) else f"{f.mfe:.2f}"
+            status = "ok" if f.ok else "error"
+            row = (f.id, f.sequence, f.structure or "", mfe, status, f.error or "")
+            handle.write("\t".join(_clean_field(v) for v in row) + "\n")
+
+
+def _clean_field(value: str) -> str:
+    return value.replace("\t", " ").replace("\n", " ")
+
+
+def load_folds(path: str | os.PathLike[str]) -> list[Fold]:
+    """Read a TSV written by :func:`save_folds` (or any TSV with id, sequence, structure).
+
+    Rows without a structure, or whose ``status`` is not ``ok``, come back as failed
+    records with their reason.
+
+    Raises
+    ------
+    ValueError
+        If the file lacks the ``id``, ``sequence`` or ``structure`` column.
+    """
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        missing = {"id", "sequence", "structure"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{path}: not a folds table, missing column(s) {sorted(missing)}")
+        folds = []
+        for line, row in enumerate(reader, start=2):
+            structure = (row.get("structure") or "").strip()
+            status = (row.get("status") or "ok").strip()
+            reason = (row.get("reason") or "").strip()
+            mfe = float(row["mfe"]) if (row.get("mfe") or "").strip() else math.nan
+            if status != "ok" or not structure:
+                error = reason or f"no structure in {path} line {line}"
+                folds.append(Fold(row["id"], row["sequence"], None, math.nan, error))
+            else:
+                folds.append(Fold(row["id"], row["sequence"], structure, mfe))
+    return folds
