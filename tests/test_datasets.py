@@ -1,0 +1,91 @@
+"""Bundled data sets: sizes, splits, label conflicts, and errors on bad files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mirnamap.datasets import (
+    label_conflicts,
+    load_deepmir,
+    load_deepmirgene,
+    load_fasta,
+    load_labelled_fasta,
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "positives", "negatives", "test_pos", "test_neg", "conflicts"),
+    [("human", 863, 7422, 86, 742, 33), ("whole", 1677, 8266, 167, 826, 23)],
+)
+def test_deepmirgene_sets_and_splits(name, positives, negatives, test_pos, test_neg, conflicts):
+    records = load_deepmirgene(name)
+    labels, splits = records.labels, np.array(records.splits)
+    assert (labels == 1).sum() == positives and (labels == 0).sum() == negatives
+    assert ((splits == "test") & (labels == 1)).sum() == test_pos
+    assert ((splits == "test") & (labels == 0)).sum() == test_neg
+    assert set(splits) == {"test", "fold1", "fold2", "fold3", "fold4", "fold5"}
+    assert len(set(records.ids)) == len(records)
+    assert len(records.conflicts) == conflicts
+    # Each conflict really is in both classes.
+    clean = np.array([s.upper().replace("T", "U") for s in records.sequences])
+    for sequence in records.conflicts[:5]:
+        assert set(labels[clean == sequence]) == {0, 1}
+
+
+def test_new_set_is_all_test():
+    records = load_deepmirgene("new")
+    assert (records.labels == 1).sum() == 690 and (records.labels == 0).sum() == 8246
+    assert set(records.splits) == {"test"}
+
+
+def test_unknown_set_names_the_known_ones():
+    with pytest.raises(ValueError, match="known: human, whole, new"):
+        load_deepmirgene("mouse")
+    with pytest.raises(ValueError, match="modhsa_train"):
+        load_deepmir("nope")
+
+
+def test_deepmir_images():
+    data = load_deepmir("modhsa_test")
+    assert data.images.shape == (1098, 25, 100, 3) and data.images.dtype == np.uint8
+    assert data.labels.sum() == 549 and len(data.names) == 1098
+
+
+def test_deepmir_file_checks(tmp_path):
+    np.savez(tmp_path / "bad.npz", images=np.zeros((2, 25, 100, 3), np.float32), labels=[0, 1])
+    with pytest.raises(ValueError, match="must be uint8"):
+        load_deepmir(str(tmp_path / "bad.npz"))
+    np.savez(tmp_path / "nolabels.npz", images=np.zeros((2, 25, 100, 3), np.uint8))
+    with pytest.raises(ValueError, match="needs arrays 'images' and 'labels'"):
+        load_deepmir(str(tmp_path / "nolabels.npz"))
+
+
+def test_fasta_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_fasta(tmp_path / "missing.fa")
+    (tmp_path / "x.txt").write_text("ACGU\n")
+    with pytest.raises(ValueError, match="not a FASTA file"):
+        load_fasta(tmp_path / "x.txt")
+    (tmp_path / "e.fa").write_text("")
+    with pytest.raises(ValueError, match="not a FASTA file"):
+        load_fasta(tmp_path / "e.fa")
+    with pytest.raises(ValueError, match="label must be 0 or 1"):
+        (tmp_path / "ok.fa").write_text(">a\nACGU\n")
+        load_fasta(tmp_path / "ok.fa", label=2)
+
+
+def test_labelled_fasta_reports_conflicts(tmp_path):
+    (tmp_path / "p.fa").write_text(">1\nACGU\n>2\nGGGG\n")
+    (tmp_path / "n.fa").write_text(">1\nacgt\n>3\nCCCC\n")
+    records = load_labelled_fasta(tmp_path / "p.fa", tmp_path / "n.fa")
+    assert records.ids == ("pos:1", "pos:2", "neg:1", "neg:3")
+    assert list(records.labels) == [1, 1, 0, 0]
+    assert records.conflicts == ("ACGU",)
+    subset = records.select(records.labels == 0)
+    assert subset.ids == ("neg:1", "neg:3")
+
+
+def test_label_conflicts():
+    assert label_conflicts(["A", "a", "C", "C"], [1, 0, 1, 1]) == ("A",)
+    assert label_conflicts([], []) == ()
