@@ -109,9 +109,15 @@ def _add_encode(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("input", type=Path, help="FASTA file or folds TSV")
     p.add_argument("-o", "--output", type=Path, required=True, help=".npz to write")
-    p.add_argument("--png", type=Path, default=None, metavar="DIR", help="also write one PNG per hairpin")
-    p.add_argument("--png-scale", type=int, default=4, help="PNG enlargement (default: 4; 1 = exact pixels)")
-    p.add_argument("--workers", type=int, default=None, help="folding processes (default: all cores)")
+    p.add_argument(
+        "--png", type=Path, default=None, metavar="DIR", help="also write one PNG per hairpin"
+    )
+    p.add_argument(
+        "--png-scale", type=int, default=4, help="PNG enlargement (default: 4; 1 = exact pixels)"
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="folding processes (default: all cores)"
+    )
     p.set_defaults(run=_run_encode)
 
 

@@ -20,8 +20,8 @@ import numpy as np
 from mirnamap._typing import Images
 
 __all__ = [
-    "DEEPMIR_SETS",
     "DEEPMIRGENE_SETS",
+    "DEEPMIR_SETS",
     "ImageSet",
     "Records",
     "data_dir",
@@ -233,7 +233,9 @@ def load_deepmirgene(name: Literal["human", "whole", "new"]) -> Records:
         classes = ["pos"] * len(pos) + ["neg"] * len(neg)
         missing = [i for c, i in zip(classes, ids, strict=True) if (c, i) not in table]
         if missing:
-            raise ValueError(f"splits.tsv has no split for {len(missing)} {name} records, e.g. {missing[:3]}")
+            raise ValueError(
+                f"splits.tsv has no split for {len(missing)} {name} records, e.g. {missing[:3]}"
+            )
         splits = tuple(table[c, i] for c, i in zip(classes, ids, strict=True))
     return Records(ids, sequences, labels, splits, label_conflicts(sequences, labels))
 
@@ -268,7 +270,9 @@ def load_deepmir(name: str) -> ImageSet:
         key = "names" if "names" in data else "ids" if "ids" in data else None
         names = tuple(str(n) for n in data[key]) if key else tuple(map(str, range(len(labels))))
     if images.dtype != np.uint8 or images.shape[1:] != (25, 100, 3):
-        raise ValueError(f"{path}: images must be uint8 (N, 25, 100, 3), got {images.dtype} {images.shape}")
+        raise ValueError(
+            f"{path}: images must be uint8 (N, 25, 100, 3), got {images.dtype} {images.shape}"
+        )
     if labels.shape != (images.shape[0],):
         raise ValueError(f"{path}: {images.shape[0]} images but labels of shape {labels.shape}")
     return ImageSet(images, labels.astype(np.int8), names)

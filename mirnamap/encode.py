@@ -394,9 +394,7 @@ def encode(
     sequences = list(sequences)
     structures = list(structures)
     if len(sequences) != len(structures):
-        raise ValueError(
-            f"got {len(sequences)} sequences but {len(structures)} structures"
-        )
+        raise ValueError(f"got {len(sequences)} sequences but {len(structures)} structures")
     id_list = [str(i) for i in range(len(sequences))] if ids is None else [str(i) for i in ids]
     if len(id_list) != len(sequences):
         raise ValueError(f"got {len(sequences)} sequences but {len(id_list)} ids")

@@ -87,11 +87,13 @@ def test_all_records_failing_exits_1(tmp_path):
 
 def test_every_command_has_help():
     parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001
+    commands = parser._subparsers._group_actions[0].choices
     assert {"fold", "encode"} <= set(commands)
     for name in commands:
         result = subprocess.run(
             [sys.executable, "-m", "mirnamap.cli", name, "--help"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert result.returncode == 0 and "usage: mirnamap" in result.stdout, name

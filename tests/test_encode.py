@@ -61,7 +61,7 @@ def test_every_ok_vector_alone_equals_the_batch(encoder_vectors):
     for row in encoder_vectors[:40]:
         if row["status"] != "ok":
             continue
-        image, layout = encode_one(row["sequence"], row["rnafold_2.1.3_mfe_structure"])
+        image, _layout = encode_one(row["sequence"], row["rnafold_2.1.3_mfe_structure"])
         np.testing.assert_array_equal(image, _expected_image(row), err_msg=row["id"])
 
 

@@ -37,7 +37,7 @@ def test_every_record_comes_back_with_a_result_or_a_reason():
 
 def test_serial_equals_parallel_on_real_hairpins():
     records = load_deepmirgene("human")
-    sequences = list(records.sequences[:150]) + ["NNNN"]
+    sequences = [*list(records.sequences[:150]), "NNNN"]
     serial = fold(sequences, workers=1)
     parallel = fold(sequences, workers=2, chunksize=7)
     assert serial == parallel
