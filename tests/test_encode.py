@@ -300,3 +300,23 @@ def test_pngs_are_the_images_enlarged(tmp_path):
     picture = np.asarray(Image.open(path).convert("RGB"))
     assert picture.shape == (75, 300, 3)
     np.testing.assert_array_equal(picture[::3, ::3], enc.images[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 60),
+    st.integers(1, 30),
+    st.integers(0, 5),
+    st.randoms(use_true_random=False),
+)
+def test_loop_nucleotides_paint_both_halves_mirrored(stem, loop, tail, rng):
+    """On a hairpin whose strands align, each loop nucleotide owns pixels in both halves."""
+    sequence = "".join(rng.choice("ACGU") for _ in range(2 * stem + loop + 2 * tail))
+    structure = "." * tail + "(" * stem + "." * loop + ")" * stem + "." * tail
+    _, layout = encode_one(sequence, structure)
+    first = tail + stem  # the first loop nucleotide
+    for k in range(loop):
+        top_x = np.flatnonzero((layout[:13] == first + k).any(axis=0))
+        bottom_x = np.flatnonzero((layout[13:] == first + k).any(axis=0))
+        # Top reads the loop 5' -> 3' away from x = 0; the bottom mirrors it.
+        assert list(top_x) == [loop - 1 - k] and list(bottom_x) == [k]
