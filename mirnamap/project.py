@@ -209,7 +209,11 @@ def project(
         raise TypeError(f"layout must be integer, got {layout.dtype}")
     n = layout.shape[0]
     per_channel = maps.ndim == 4
-    if maps.shape[:3] != layout.shape or (per_channel and maps.shape[3] != 3) or maps.ndim not in (3, 4):
+    if (
+        maps.shape[:3] != layout.shape
+        or (per_channel and maps.shape[3] != 3)
+        or maps.ndim not in (3, 4)
+    ):
         raise ValueError(
             f"maps must have shape {layout.shape} or {(*layout.shape, 3)} to match the "
             f"layout, got {maps.shape}"

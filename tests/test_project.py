@@ -31,8 +31,9 @@ def hairpins(draw, max_levels: int = 6):
     if draw(st.booleans()):
         tail3 += "((" + "." * draw(st.integers(1, 4)) + "))"
     structure = tail5 + structure + tail3
-    sequence = "".join(draw(st.lists(st.sampled_from("ACGU"), min_size=len(structure),
-                                     max_size=len(structure))))
+    sequence = "".join(
+        draw(st.lists(st.sampled_from("ACGU"), min_size=len(structure), max_size=len(structure)))
+    )
     return sequence, structure
 
 
