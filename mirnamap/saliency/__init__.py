@@ -1,0 +1,153 @@
+"""Saliency maps for the hairpin classifier: one registry of batched, tested backends.
+
+Every backend explains the target class's **logit** (never the softmax) with one signature
+(:class:`~mirnamap.saliency._common.Backend`) and returns raw signed float32 maps of shape
+``(N, H, W)`` at input resolution::
+
+    from mirnamap.saliency import explain, list_backends
+    maps = explain(model, images)                          # SmoothGrad guided backprop
+    maps = explain(model, images, "integrated_gradients", target=1, steps=64)
+
+The caller's model is never modified (modified-gradient methods run on clones). TensorFlow
+places the work on a GPU when one is present.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import numpy.typing as npt
+from tqdm.auto import tqdm
+
+from mirnamap._typing import Maps
+from mirnamap.saliency import (  # noqa: F401  (importing a backend registers it)
+    deconvnet,
+    grad_cam,
+    gradient,
+    gradient_x_input,
+    guided_backprop,
+    integrated_gradients,
+    occlusion,
+    shap,
+    smoothgrad,
+)
+from mirnamap.saliency._common import (
+    BATCH_SIZE,
+    Backend,
+    BackendInfo,
+    as_images,
+    backend_info,
+    check_batch_size,
+    registered,
+    resolve_targets,
+)
+from mirnamap.saliency.smoothgrad import noise_tunnel
+
+__all__ = [
+    "DEFAULT_METHOD",
+    "Backend",
+    "BackendInfo",
+    "backend_info",
+    "explain",
+    "get_backend",
+    "list_backends",
+    "noise_tunnel",
+]
+
+#: The project's headline method.
+DEFAULT_METHOD = "smoothgrad_guided_backprop"
+#: Images per chunk of :func:`explain` (one step of its progress bar).
+CHUNK_SIZE = 256
+
+
+def list_backends() -> list[str]:
+    """Names of the registered backends, sorted.
+
+    Examples
+    --------
+    >>> "smoothgrad_guided_backprop" in list_backends()
+    True
+    """
+    return sorted(registered())
+
+
+def get_backend(name: str) -> Backend:
+    """The backend registered as ``name``.
+
+    Raises
+    ------
+    ValueError
+        If no backend has that name (the message lists the known ones).
+
+    Examples
+    --------
+    >>> get_backend("gradient").__name__
+    'gradient'
+    """
+    known = registered()
+    if name not in known:
+        raise ValueError(f"unknown saliency backend {name!r}; known: {', '.join(sorted(known))}")
+    return known[name][0]
+
+
+def explain(
+    model: keras.Model,
+    images: npt.ArrayLike,
+    method: str = DEFAULT_METHOD,
+    target: int | npt.ArrayLike | None = None,
+    *,
+    batch_size: int = BATCH_SIZE,
+    seed: int = 0,
+    progress: bool | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    **params: Any,
+) -> Maps:
+    """Saliency maps of ``model``'s target logit for every image.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A classifier (e.g. :func:`mirnamap.model.load_default_model`); never modified.
+    images : array_like, shape (N, 25, 100, 3)
+        Images as the encoder gives them (``uint8`` 0..255) or float in the same range.
+    method : str, optional
+        A name from :func:`list_backends`. Default is "smoothgrad_guided_backprop".
+    target : int, array_like of int, shape (N,), or None, optional
+        Class whose logit is explained (1 = pre-miRNA). Default is None, each image's
+        predicted class.
+    batch_size : int, optional
+        Images (or noisy copies, path points, occluded copies) per pass. Default is 64.
+    seed : int, optional
+        Seed of the random draws. Default is 0.
+    progress : bool, optional
+        Show a progress bar over chunks. Default is None: shown when there is more than
+        one chunk.
+    chunk_size : int, optional
+        Images per chunk. Default is 256. Never changes the result.
+    **params
+        Options of the backend (see its docstring, e.g. ``n_samples``, ``steps``).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (N, 25, 100)
+        Raw signed maps, in pixel units of the input.
+    """
+    backend = get_backend(method)
+    batch_size = check_batch_size(batch_size)
+    chunk_size = max(check_batch_size(chunk_size), 1)
+    x = as_images(model, images)
+    targets = resolve_targets(model, x, target, batch_size)
+    starts = range(0, len(x), chunk_size)
+    show = len(starts) > 1 if progress is None else bool(progress)
+    parts = [
+        backend(
+            model, x[start : start + chunk_size], targets[start : start + chunk_size],
+            batch_size=batch_size, seed=seed, **params,
+        )
+        for start in tqdm(starts, desc=method, unit="chunk", disable=not show)
+    ]
+    if not parts:
+        return np.zeros(x.shape[:3], np.float32)
+    return np.concatenate(parts).astype(np.float32, copy=False)

@@ -1,0 +1,645 @@
+"""Mechanics shared by every saliency backend.
+
+What is explained (the target class's logit, :func:`logits_model`), how inputs and targets
+are checked (:func:`as_images`, :func:`resolve_targets`), how gradients are computed in
+batches with one traced ``tf.function`` per model (:func:`input_gradients`), how ReLU
+gradients are overridden on a *clone* of the model (:func:`override_relu`), and the
+registry that maps backend names to functions (:func:`register`).
+
+The caller's model is never modified: the logit model is a new ``keras.Model`` over the
+caller's layers (calling it changes nothing), and modified-gradient models are clones whose
+weights are copied from the caller's model before every use, so a model trained after a
+first explanation is explained with its new weights.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple, Protocol
+
+import keras
+import numpy as np
+import numpy.typing as npt
+import tensorflow as tf
+
+from mirnamap._typing import Maps
+
+__all__ = [
+    "Backend",
+    "BackendInfo",
+    "as_images",
+    "as_targets",
+    "backend_info",
+    "batches",
+    "group_size",
+    "input_gradients",
+    "logits_function",
+    "logits_model",
+    "override_relu",
+    "reduce_channels",
+    "register",
+    "resolve_targets",
+    "target_logits",
+]
+
+#: Default number of images (or noisy samples, path points, occluded copies) per forward
+#: and backward pass.
+BATCH_SIZE = 64
+#: At most this many derived images (noisy copies, path points, occluded copies) are held in
+#: memory at once by the multi-pass backends (4096 images of 25 x 100 x 3 float32: 123 MB).
+MAX_DERIVED = 4096
+#: Channel reductions a backend may apply to its per-channel map.
+REDUCTIONS = ("sum", "mean", "max_abs")
+
+
+class Backend(Protocol):
+    """The one signature of every saliency backend.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A classifier with one image input; its layer named ``"logits"`` (or, failing that,
+        the input of a final softmax) gives the class logits. Never modified.
+    images : array_like, shape (N, H, W, C)
+        Images in the model's input range (``uint8`` or float; 0..255 for DeepMir).
+    target : int, array_like of int, shape (N,), or None
+        Class whose logit is explained, per image; None is the predicted class.
+    batch_size : int
+        Images (or derived images) per forward/backward pass. Never changes the result.
+    seed : int
+        Seed of every random draw (SmoothGrad noise, SHAP sampling); deterministic backends
+        ignore it.
+    **params
+        Options of the backend.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (N, H, W)
+        Raw signed attributions at input resolution (no absolute value, clipping or
+        normalisation). Gradient backends give ``(N, H, W, C)`` with ``reduce=None``.
+    """
+
+    def __call__(
+        self,
+        model: keras.Model,
+        images: npt.ArrayLike,
+        target: int | npt.ArrayLike | None = None,
+        *,
+        batch_size: int = ...,
+        seed: int = ...,
+        **params: Any,
+    ) -> Maps: ...
+
+
+class BackendInfo(NamedTuple):
+    """What the README's table says about a backend."""
+
+    name: str
+    family: str
+    passes: str
+    baseline: str
+    reference: str
+
+
+_REGISTRY: dict[str, tuple[Backend, BackendInfo]] = {}
+
+
+def register(
+    name: str, *, family: str, passes: str, baseline: str, reference: str
+) -> Callable[[Backend], Backend]:
+    """Register a backend under ``name`` (a decorator).
+
+    Parameters
+    ----------
+    name : str
+        The snake_case name used by :func:`mirnamap.saliency.explain`, the CLI and configs.
+    family, passes, baseline, reference : str
+        The method's family, forward/backward passes per map, whether it needs a baseline,
+        and the paper.
+    """
+
+    def decorate(function: Backend) -> Backend:
+        if name in _REGISTRY:
+            raise ValueError(f"saliency backend {name!r} is registered twice")
+        _REGISTRY[name] = (function, BackendInfo(name, family, passes, baseline, reference))
+        return function
+
+    return decorate
+
+
+def registered() -> dict[str, tuple[Backend, BackendInfo]]:
+    """The registry: name -> (backend, info)."""
+    return _REGISTRY
+
+
+def backend_info(name: str) -> BackendInfo:
+    """Family, passes per map, baseline and reference of the backend ``name``."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown saliency backend {name!r}; known: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name][1]
+
+
+# --------------------------------------------------------------------------------------
+# Inputs and targets
+# --------------------------------------------------------------------------------------
+
+
+def input_shape(model: keras.Model) -> tuple[int, ...]:
+    """Shape of one input image of ``model`` (without the batch axis)."""
+    if len(model.inputs) != 1:
+        raise TypeError(f"model {model.name!r} has {len(model.inputs)} inputs; saliency needs one")
+    shape = tuple(model.inputs[0].shape[1:])
+    if len(shape) != 3 or any(dim is None for dim in shape):
+        raise TypeError(
+            f"model {model.name!r} takes inputs of shape {shape}; saliency needs fixed "
+            "(height, width, channels) images"
+        )
+    return shape  # type: ignore[return-value]
+
+
+def as_images(model: keras.Model, images: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """Check ``images`` against ``model``'s input and return them as float32.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The classifier.
+    images : array_like, shape (N, H, W, C)
+        Integer or float images.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (N, H, W, C)
+
+    Raises
+    ------
+    TypeError
+        If the images are not numeric.
+    ValueError
+        If their shape does not match the model's input, or an image holds NaN or inf.
+    """
+    array = np.asarray(images)
+    if array.dtype.kind not in "uif" and array.dtype != np.bool_:
+        raise TypeError(f"images must be numeric arrays, got dtype {array.dtype}")
+    expected = input_shape(model)
+    if array.ndim != 4 or tuple(array.shape[1:]) != expected:
+        raise ValueError(
+            f"images have shape {array.shape}; model {model.name!r} needs (N, {expected[0]}, "
+            f"{expected[1]}, {expected[2]})"
+        )
+    array = array.astype(np.float32, copy=False)
+    if array.dtype.kind == "f":
+        finite = np.isfinite(array).reshape(len(array), -1).all(axis=1)
+        if not finite.all():
+            raise ValueError(f"image {int(np.argmin(finite))} holds NaN or inf values")
+    return array
+
+
+def as_targets(target: int | npt.ArrayLike, n_images: int, n_classes: int) -> npt.NDArray[np.int32]:
+    """Broadcast and check explicit targets.
+
+    Parameters
+    ----------
+    target : int or array_like of int, shape (N,)
+        Class index for every image, or one per image.
+    n_images, n_classes : int
+        Number of images and of logits.
+
+    Returns
+    -------
+    numpy.ndarray of int32, shape (N,)
+    """
+    array = np.asarray(target)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"target must be an int or an array of ints, got dtype {array.dtype}")
+    if array.ndim == 0:
+        array = np.full(n_images, int(array))
+    if array.shape != (n_images,):
+        raise ValueError(f"target has shape {array.shape}; expected one class per image ({n_images},)")
+    bad = (array < 0) | (array >= n_classes)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise ValueError(
+            f"target {int(array[first])} of image {first} is not a class index in [0, {n_classes})"
+        )
+    return array.astype(np.int32)
+
+
+def resolve_targets(
+    model: keras.Model,
+    images: npt.NDArray[np.float32],
+    target: int | npt.ArrayLike | None,
+    batch_size: int = BATCH_SIZE,
+) -> npt.NDArray[np.int32]:
+    """Targets for ``images``: the predicted class (largest logit) when ``target`` is None.
+
+    Returns
+    -------
+    numpy.ndarray of int32, shape (N,)
+    """
+    n_classes = int(logits_model(model).outputs[0].shape[-1])
+    if target is not None:
+        return as_targets(target, len(images), n_classes)
+    if len(images) == 0:
+        return np.zeros(0, np.int32)
+    function = logits_function(model)
+    logits = np.concatenate(
+        [function(tf.constant(batch)).numpy() for batch in batches(images, batch_size)]
+    )
+    return np.argmax(logits, axis=1).astype(np.int32)
+
+
+def check_batch_size(batch_size: int) -> int:
+    """Return ``batch_size`` as an int, or raise ValueError if it is not positive."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"batch_size must be an int, got {batch_size!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    return int(batch_size)
+
+
+def batches(array: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
+    """Consecutive slices of ``array`` along axis 0, at most ``batch_size`` long."""
+    for start in range(0, len(array), batch_size):
+        yield array[start : start + batch_size]
+
+
+def group_size(per_image: int, batch_size: int, limit: int = MAX_DERIVED) -> int:
+    """Images to expand at once when each becomes ``per_image`` derived images.
+
+    Chosen so that the derived images fill whole batches where memory allows (a ragged last
+    batch costs a full pass), and at most about ``limit`` derived images exist at a time.
+    """
+    common = math.lcm(per_image, batch_size)
+    if common <= limit:
+        return (common // per_image) * max(1, limit // common)
+    return max(1, limit // per_image)
+
+
+def reduce_channels(maps: np.ndarray, reduce: str | None) -> np.ndarray:
+    """Reduce per-channel maps ``(N, H, W, C)`` to ``(N, H, W)``.
+
+    ``"sum"`` (default of every backend: keeps completeness, since a logit's first-order
+    change is the sum over channels), ``"mean"``, ``"max_abs"`` (the signed value of largest
+    magnitude), or None to keep the channels.
+    """
+    if reduce is None:
+        return maps.astype(np.float32, copy=False)
+    if reduce == "sum":
+        return maps.sum(axis=-1, dtype=np.float32)
+    if reduce == "mean":
+        return maps.mean(axis=-1, dtype=np.float32)
+    if reduce == "max_abs":
+        index = np.abs(maps).argmax(axis=-1)[..., None]
+        return np.take_along_axis(maps, index, axis=-1)[..., 0].astype(np.float32)
+    raise ValueError(f"reduce must be one of {', '.join(REDUCTIONS)} or None, got {reduce!r}")
+
+
+# --------------------------------------------------------------------------------------
+# The logit model, ReLU overrides and the cache of traced functions
+# --------------------------------------------------------------------------------------
+
+# One entry per caller's model: traced functions and clones, so that repeated calls (and
+# the chunks of explain) neither rebuild nor retrace. Weak keys: a model that is no longer
+# used is not kept alive by the cache.
+_CACHE: weakref.WeakKeyDictionary[keras.Model, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def _cached(model: keras.Model, key: Any, factory: Callable[[], Any]) -> Any:
+    entry = _CACHE.setdefault(model, {})
+    if key not in entry:
+        entry[key] = factory()
+    return entry[key]
+
+
+def _is_softmax(activation: Any) -> bool:
+    return activation is keras.activations.softmax or activation is tf.nn.softmax
+
+
+def _is_relu(activation: Any) -> bool:
+    return activation in (keras.activations.relu, tf.nn.relu, keras.ops.relu)
+
+
+def logits_model(model: keras.Model, logit_layer: str = "logits") -> keras.Model:
+    """The model cut at its logits: a new ``keras.Model`` over the caller's layers.
+
+    The layer named ``logit_layer`` if there is one; else the input of a final ``Softmax``
+    layer or ``Activation("softmax")``; else a clone whose final fused softmax is linear;
+    else the model's own output (taken to be logits already).
+
+    Returns
+    -------
+    keras.Model
+        Input as ``model``'s; output ``(N, n_classes)`` logits.
+    """
+
+    def build() -> keras.Model:
+        input_shape(model)
+        names = {layer.name for layer in model.layers}
+        if logit_layer in names:
+            output = model.get_layer(logit_layer).output
+            return keras.Model(model.inputs, output, name=f"{model.name}_logits")
+        last = model.layers[-1]
+        if isinstance(last, keras.layers.Softmax) or (
+            isinstance(last, keras.layers.Activation) and _is_softmax(last.activation)
+        ):
+            return keras.Model(model.inputs, last.input, name=f"{model.name}_logits")
+        if _is_softmax(getattr(last, "activation", None)):
+            return _clone(model, lambda layer: layer is last, "linear")
+        return model
+
+    built = _cached(model, ("logits", logit_layer), build)
+    if isinstance(built, _Clone):
+        built.sync()
+        return built.model
+    return built
+
+
+def _make_relu(policy: str) -> Callable[[tf.Tensor], tf.Tensor]:
+    """A ReLU whose backward pass follows ``policy`` ("guided" or "deconvnet")."""
+    if policy == "guided":
+
+        def backward(inputs: tf.Tensor, upstream: tf.Tensor) -> tf.Tensor:
+            # Springenberg et al.: pass a gradient only where both the forward input and the
+            # gradient arriving from above are positive.
+            return tf.nn.relu(upstream) * tf.cast(inputs > 0, upstream.dtype)
+
+    elif policy == "deconvnet":
+
+        def backward(inputs: tf.Tensor, upstream: tf.Tensor) -> tf.Tensor:
+            # Zeiler & Fergus: the ReLU acts on the backward signal only, whatever the input.
+            return tf.nn.relu(upstream)
+
+    else:
+        raise ValueError(f"unknown ReLU policy {policy!r}; known: guided, deconvnet")
+
+    @tf.custom_gradient
+    def relu(inputs: tf.Tensor) -> tuple[tf.Tensor, Callable[[tf.Tensor], tf.Tensor]]:
+        def grad(upstream: tf.Tensor) -> tf.Tensor:
+            return backward(inputs, upstream)
+
+        return tf.nn.relu(inputs), grad
+
+    return relu
+
+
+class _PolicyReLU(keras.layers.Layer):
+    """Stands in for a ``ReLU`` or ``Activation("relu")`` layer in a clone."""
+
+    def __init__(self, policy: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.policy = policy
+        self._relu = _make_relu(policy)
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        return self._relu(inputs)
+
+    def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "policy": self.policy}
+
+
+class _Clone(NamedTuple):
+    model: keras.Model
+    pairs: list[tuple[Any, Any]]
+
+    def sync(self) -> None:
+        """Copy the source model's current weights into the clone."""
+        for source, copy in self.pairs:
+            copy.assign(source)
+
+
+def _clone(
+    model: keras.Model, select: Callable[[keras.layers.Layer], bool], policy: str
+) -> _Clone:
+    """Clone ``model``, giving the selected layers a linear activation or a policy ReLU."""
+    def clone_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
+        if not select(layer):
+            return layer.__class__.from_config(layer.get_config())
+        if policy == "linear":
+            new = layer.__class__.from_config(layer.get_config())
+            new.activation = keras.activations.linear
+            return new
+        if isinstance(layer, keras.layers.ReLU):
+            config = layer.get_config()
+            if config.get("max_value") is not None or config.get("negative_slope", 0) or config.get(
+                "threshold", 0
+            ):
+                raise ValueError(
+                    f"layer {layer.name!r} is a ReLU with max_value/negative_slope/threshold; "
+                    "only plain ReLUs can be overridden"
+                )
+            return _PolicyReLU(policy, name=layer.name)
+        if isinstance(layer, keras.layers.Activation):
+            return _PolicyReLU(policy, name=layer.name)
+        new = layer.__class__.from_config(layer.get_config())
+        new.activation = _make_relu(policy)
+        return new
+
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            raise TypeError(
+                f"model {model.name!r} nests the model {layer.name!r}; flatten it before "
+                "explaining with modified gradients"
+            )
+    clone = keras.models.clone_model(model, clone_function=clone_layer)
+    pairs = list(zip(model.weights, clone.weights, strict=True))
+    for source, copy in pairs:
+        if tuple(source.shape) != tuple(copy.shape):
+            raise RuntimeError(f"cloning {model.name!r} changed the weight {source.path}")
+    result = _Clone(clone, pairs)
+    result.sync()
+    return result
+
+
+def _selects_relu(layer: keras.layers.Layer) -> bool:
+    if isinstance(layer, keras.layers.ReLU):
+        return True
+    return _is_relu(getattr(layer, "activation", None))
+
+
+def override_relu(model: keras.Model, policy: str) -> keras.Model:
+    """A clone of ``model``'s logit model whose every ReLU has the ``policy`` gradient.
+
+    Fused ``activation="relu"`` (Conv2D, Dense, ...) and separate ``ReLU`` and
+    ``Activation("relu")`` layers are all replaced; the forward pass is unchanged. The clone
+    is cached and its weights re-copied from ``model`` on every call.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The caller's classifier (never modified).
+    policy : {"guided", "deconvnet"}
+        Guided backpropagation (Springenberg et al. 2014) or deconvnet (Zeiler & Fergus
+        2014) gradients.
+
+    Returns
+    -------
+    keras.Model
+        Same inputs; output the logits.
+    """
+    clone = _cached(
+        model, ("override", policy), lambda: _clone(logits_model(model), _selects_relu, policy)
+    )
+    clone.sync()
+    return clone.model
+
+
+# --------------------------------------------------------------------------------------
+# Traced functions
+# --------------------------------------------------------------------------------------
+
+
+def _spec(model: keras.Model) -> tf.TensorSpec:
+    return tf.TensorSpec((None, *input_shape(model)), tf.float32)
+
+
+def logits_function(model: keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:
+    """Traced ``images (B, H, W, C) float32 -> logits (B, n_classes)`` of ``model``."""
+
+    def build() -> Callable[[tf.Tensor], tf.Tensor]:
+        net = logits_model(model)
+
+        @tf.function(input_signature=[_spec(model)])
+        def logits(images: tf.Tensor) -> tf.Tensor:
+            return net(images, training=False)
+
+        return logits
+
+    return _cached(model, ("logits_function",), build)
+
+
+def target_logits(
+    model: keras.Model,
+    images: npt.NDArray[np.float32],
+    targets: npt.NDArray[np.int32],
+    batch_size: int = BATCH_SIZE,
+) -> npt.NDArray[np.float32]:
+    """The target logit of every image, in batches.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (N,)
+    """
+    function = logits_function(model)
+    out = [
+        function(tf.constant(batch)).numpy()
+        for batch in batches(images, check_batch_size(batch_size))
+    ]
+    if not out:
+        return np.zeros(0, np.float32)
+    logits = np.concatenate(out)
+    return logits[np.arange(len(logits)), targets].astype(np.float32)
+
+
+def _gradient_function(model: keras.Model, policy: str | None) -> Callable[..., tf.Tensor]:
+    def build() -> Callable[..., tf.Tensor]:
+        net = logits_model(model) if policy is None else override_relu(model, policy)
+
+        @tf.function(input_signature=[_spec(model), tf.TensorSpec((None,), tf.int32)])
+        def gradient(images: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+            with tf.GradientTape() as tape:
+                tape.watch(images)
+                logits = net(images, training=False)
+                # Each image's score depends on that image only (inference mode), so the
+                # gradient of the sum is the per-image gradient.
+                score = tf.gather(logits, targets, axis=1, batch_dims=1)
+            return tape.gradient(score, images)
+
+        return gradient
+
+    return _cached(model, ("gradient", policy), build)
+
+
+def input_gradients(
+    model: keras.Model,
+    images: npt.NDArray[np.float32],
+    targets: npt.NDArray[np.int32],
+    *,
+    batch_size: int = BATCH_SIZE,
+    policy: str | None = None,
+) -> npt.NDArray[np.float32]:
+    """Gradients of the target logits with respect to the input images, in batches.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The caller's classifier (never modified).
+    images : numpy.ndarray of float32, shape (N, H, W, C)
+        Checked images (see :func:`as_images`).
+    targets : numpy.ndarray of int32, shape (N,)
+        Class per image.
+    batch_size : int, optional
+        Images per pass. Default is 64.
+    policy : {None, "guided", "deconvnet"}, optional
+        ReLU backward rule; None is the true gradient. Default is None.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (N, H, W, C)
+    """
+    batch_size = check_batch_size(batch_size)
+    if policy is not None:
+        override_relu(model, policy)  # re-copies the weights into the cached clone
+    function = _gradient_function(model, policy)
+    out = np.empty(images.shape, np.float32)
+    for start in range(0, len(images), batch_size):
+        stop = start + batch_size
+        out[start:stop] = function(
+            tf.constant(images[start:stop]), tf.constant(targets[start:stop])
+        ).numpy()
+    return out
+
+
+def layer_function(
+    model: keras.Model, layer: str | None, kind: str
+) -> tuple[Callable[..., Any], str]:
+    """Traced ``(images, targets) -> (activations, gradients)`` of a conv layer.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The caller's classifier.
+    layer : str or None
+        Name of the layer; None is the last layer with a 4-D output that is a convolution.
+    kind : str
+        Cache key (the caller's method).
+
+    Returns
+    -------
+    function, str
+        The traced function and the layer's name.
+    """
+    net = logits_model(model)
+    if layer is None:
+        convolutions = [
+            candidate
+            for candidate in net.layers
+            if isinstance(candidate, keras.layers.Conv2D) and len(candidate.output.shape) == 4
+        ]
+        if not convolutions:
+            raise ValueError(f"model {model.name!r} has no Conv2D layer; name one with layer=")
+        layer = convolutions[-1].name
+    names = [candidate.name for candidate in net.layers]
+    if layer not in names:
+        raise ValueError(f"model {model.name!r} has no layer {layer!r}; layers: {', '.join(names)}")
+    if len(net.get_layer(layer).output.shape) != 4:
+        raise ValueError(f"layer {layer!r} does not give (N, h, w, channels) feature maps")
+
+    def build() -> Callable[..., Any]:
+        two = keras.Model(net.inputs, [net.get_layer(layer).output, net.outputs[0]])
+
+        @tf.function(input_signature=[_spec(model), tf.TensorSpec((None,), tf.int32)])
+        def activations_and_gradients(images: tf.Tensor, targets: tf.Tensor) -> Any:
+            with tf.GradientTape() as tape:
+                activations, logits = two(images, training=False)
+                score = tf.gather(logits, targets, axis=1, batch_dims=1)
+            return activations, tape.gradient(score, activations)
+
+        return activations_and_gradients
+
+    return _cached(model, ("layer", kind, layer), build), layer
