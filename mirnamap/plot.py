@@ -1,0 +1,614 @@
+"""Pictures of saliency: on the hairpin image, along the sequence, on the fold, per data set.
+
+Every function returns a :class:`matplotlib.figure.Figure` built without pyplot (no global
+state, safe in threads and with the Agg backend); :func:`save_figure` writes it as PNG
+and/or SVG and closes it. Signed scores are drawn with a diverging colour map on symmetric
+limits ``[-m, m]`` (blue negative, white 0, red positive) and a colour bar; a nucleotide
+with no score (cut off the canvas) is grey, never white. Titles carry the record id, the
+method and the predicted probability when given.
+
+Functions
+---------
+plot_hairpin
+    The 25 x 100 hairpin image, its saliency map, and the map over the image.
+plot_sequence_track
+    One row per backend, one cell per nucleotide; sequence and dot-bracket underneath.
+plot_structure
+    The secondary structure (ViennaRNA layout) with each nucleotide coloured by its score.
+plot_backends
+    One hairpin explained by several backends, one panel each.
+plot_average_maps
+    Average maps of groups of hairpins (e.g. true positives vs true negatives).
+plot_region_bars
+    Per-region bars (mean and standard error) for groups, one panel per backend.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from mirnamap.export import DIVERGING, symmetric_limit
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "NO_SCORE",
+    "plot_average_maps",
+    "plot_backends",
+    "plot_hairpin",
+    "plot_region_bars",
+    "plot_sequence_track",
+    "plot_structure",
+    "save_figure",
+    "title",
+]
+
+#: Colour of a nucleotide without a score (no pixel on the canvas).
+NO_SCORE = "#9e9e9e"
+_STRAND_TICKS = ([6, 18], ["top\n(5' arm)", "bottom\n(3' arm)"])
+
+
+def title(
+    record_id: str | None = None, probability: float | None = None, method: str | None = None
+) -> str:
+    """The heading of a picture: ``id - method - P(pre-miRNA) = p``."""
+    parts = [str(record_id)] if record_id is not None else []
+    if method:
+        parts.append(method)
+    if probability is not None and not math.isnan(float(probability)):
+        parts.append(f"P(pre-miRNA) = {float(probability):.3f}")
+    return "  \u00b7  ".join(parts)
+
+
+def _cmap(name: str):
+    from matplotlib import colormaps
+
+    return colormaps[name].with_extremes(bad=NO_SCORE)
+
+
+def _colorbar(fig: Figure, ax: Axes | Sequence[Axes], limit: float, cmap: str, label: str):
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    mappable = ScalarMappable(Normalize(-limit, limit), _cmap(cmap))
+    bar = fig.colorbar(mappable, ax=ax, fraction=0.03, pad=0.015, aspect=12)
+    bar.set_label(label, fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    return bar
+
+
+def _check_map(saliency: np.ndarray, what: str = "saliency") -> np.ndarray:
+    saliency = np.asarray(saliency, dtype=np.float64)
+    if saliency.shape != (25, 100):
+        raise ValueError(f"{what} must have shape (25, 100), got {saliency.shape}")
+    return saliency
+
+
+def _check_image(image: npt.ArrayLike | None) -> np.ndarray | None:
+    if image is None:
+        return None
+    image = np.asarray(image)
+    if image.shape != (25, 100, 3):
+        raise ValueError(f"image must have shape (25, 100, 3), got {image.shape}")
+    return image
+
+
+def _image_axes(ax: Axes, label: str) -> None:
+    ax.set_yticks(*_STRAND_TICKS, fontsize=7)
+    ax.set_xticks(range(0, 100, 10))
+    ax.tick_params(labelsize=7)
+    ax.set_title(label, fontsize=8, loc="left")
+
+
+def _overlay(image: np.ndarray, saliency: np.ndarray, limit: float, cmap: str) -> np.ndarray:
+    """RGB float image: the hairpin faded, the map's colour laid over it by |value|."""
+    faded = 0.45 * image.astype(np.float64) / 255.0 + 0.55
+    level = np.clip(saliency / limit, -1.0, 1.0)
+    colour = _cmap(cmap)(0.5 + 0.5 * level)[..., :3]
+    alpha = np.abs(level)[..., None] ** 0.7
+    return (1 - alpha) * faded + alpha * colour
+
+
+def plot_hairpin(
+    image: npt.ArrayLike,
+    saliency: npt.ArrayLike,
+    *,
+    record_id: str | None = None,
+    probability: float | None = None,
+    method: str | None = None,
+    limit: float | None = None,
+    cmap: str = DIVERGING,
+) -> Figure:
+    """The hairpin image, its saliency map and the map over the image.
+
+    Parameters
+    ----------
+    image : array_like
+        ``uint8 (25, 100, 3)`` hairpin image.
+    saliency : array_like
+        ``float (25, 100)`` pixel map (signed).
+    record_id, probability, method : optional
+        For the title. Default is none of them.
+    limit : float, optional
+        Colour range ``[-limit, limit]``. Default is the map's largest ``|value|``.
+    cmap : str, optional
+        Diverging colour map. Default is :data:`mirnamap.export.DIVERGING`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels (image, map, overlay) and a colour bar.
+    """
+    from matplotlib.figure import Figure
+
+    image = _check_image(image)
+    saliency = _check_map(saliency)
+    limit = symmetric_limit(saliency) if limit is None else float(limit)
+    fig = Figure(figsize=(10, 7.2), layout="constrained")
+    axes = fig.subplots(3, 1, sharex=True)
+    axes[0].imshow(image, interpolation="nearest", aspect="equal")
+    _image_axes(axes[0], "hairpin")
+    axes[1].imshow(saliency, cmap=_cmap(cmap), vmin=-limit, vmax=limit, interpolation="nearest")
+    _image_axes(axes[1], "saliency")
+    axes[2].imshow(_overlay(image, saliency, limit, cmap), interpolation="nearest")
+    _image_axes(axes[2], "overlay")
+    axes[2].set_xlabel("image column (0 = next to the terminal loop)", fontsize=8)
+    _colorbar(fig, list(axes), limit, cmap, "saliency (signed)")
+    fig.suptitle(title(record_id, probability, method), fontsize=10)
+    return fig
+
+
+def _letters_size(n: int) -> float:
+    return float(np.clip(9.0 - n / 40.0, 5.0, 9.0))
+
+
+def plot_sequence_track(
+    scores: Mapping[str, npt.ArrayLike],
+    sequence: str,
+    structure: str,
+    *,
+    record_id: str | None = None,
+    probability: float | None = None,
+    normalise: bool = True,
+    cmap: str = DIVERGING,
+) -> Figure:
+    """One row per backend, one cell per nucleotide, the sequence and fold written under it.
+
+    Parameters
+    ----------
+    scores : mapping of str to array_like
+        Per backend name, ``float (L,)`` per-nucleotide scores (NaN = no pixel, grey).
+    sequence, structure : str
+        The record (length L).
+    record_id, probability : optional
+        For the title.
+    normalise : bool, optional
+        Divide each row by its largest ``|score|`` so that backends with different scales
+        can be read side by side (the colour bar then runs from -1 to 1). Default is True.
+    cmap : str, optional
+        Diverging colour map. Default is :data:`mirnamap.export.DIVERGING`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Its first axes holds one image of shape ``(n_backends, L)``: one cell per
+        nucleotide and backend.
+    """
+    from matplotlib.figure import Figure
+
+    n = len(sequence)
+    if len(structure) != n:
+        raise ValueError(f"sequence has {n} nt but structure has {len(structure)} characters")
+    if not scores:
+        raise ValueError("no scores to draw")
+    rows = []
+    for name, values in scores.items():
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != (n,):
+            raise ValueError(f"backend {name!r}: scores have shape {values.shape}, expected ({n},)")
+        rows.append(values / symmetric_limit(values) if normalise else values)
+    matrix = np.ma.masked_invalid(np.array(rows))
+    limit = 1.0 if normalise else symmetric_limit(matrix.filled(np.nan))
+    width = max(6.5, 0.115 * n + 2.5)
+    fig = Figure(figsize=(width, 1.5 + 0.42 * len(rows)), layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(
+        matrix,
+        cmap=_cmap(cmap),
+        vmin=-limit,
+        vmax=limit,
+        aspect="auto",
+        interpolation="nearest",
+        extent=(-0.5, n - 0.5, len(rows) - 0.5, -0.5),
+    )
+    ax.set_yticks(range(len(rows)), list(scores), fontsize=8)
+    ax.set_xlim(-0.5, n - 0.5)
+    ticks = [0, *range(9, n, 10)]
+    ax.set_xticks(ticks, [str(t + 1) for t in ticks], fontsize=7)
+    ax.xaxis.set_ticks_position("top")
+    ax.set_xticks(np.arange(n + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(len(rows) + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", linewidth=0.4)
+    ax.tick_params(which="minor", length=0)
+    size = _letters_size(n)
+    transform = ax.get_xaxis_transform()
+    for i, (letter, symbol) in enumerate(zip(sequence, structure, strict=True)):
+        # Offsets in points keep the two text rows together whatever the figure's height.
+        for text, below in ((letter, 3.0), (symbol, 3.0 + 1.5 * size)):
+            ax.annotate(
+                text,
+                xy=(i, 0.0),
+                xycoords=transform,
+                xytext=(0, -below),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                fontsize=size,
+                family="monospace",
+            )
+    label = "score / max |score| of its row" if normalise else "score"
+    _colorbar(fig, ax, limit, cmap, label)
+    missing = int(np.isnan(matrix.filled(np.nan)[0]).sum())
+    note = f"  (grey: {missing} nt with no pixel on the canvas)" if missing else ""
+    fig.suptitle(title(record_id, probability) + note, fontsize=10)
+    return fig
+
+
+def _coordinates(structure: str, layout: str) -> np.ndarray:
+    import RNA
+
+    if layout == "naview":
+        points = RNA.naview_xy_coordinates(structure)
+    elif layout == "simple":
+        points = RNA.simple_xy_coordinates(structure)
+    else:
+        raise ValueError(f"layout must be 'naview' or 'simple', got {layout!r}")
+    # ViennaRNA returns one point more than the sequence length: drop the last.
+    xy = np.array([(p.X, p.Y) for p in points][: len(structure)], dtype=np.float64)
+    if layout == "naview" and not np.isfinite(xy).all():
+        return _coordinates(structure, "simple")
+    return xy
+
+
+def plot_structure(
+    sequence: str,
+    structure: str,
+    scores: npt.ArrayLike,
+    *,
+    record_id: str | None = None,
+    probability: float | None = None,
+    method: str | None = None,
+    layout: str = "naview",
+    limit: float | None = None,
+    cmap: str = DIVERGING,
+) -> Figure:
+    """The secondary structure drawn by ViennaRNA, each nucleotide coloured by its score.
+
+    Parameters
+    ----------
+    sequence, structure : str
+        The record (length L).
+    scores : array_like
+        ``float (L,)``; NaN (no pixel) is grey.
+    record_id, probability, method : optional
+        For the title.
+    layout : {"naview", "simple"}, optional
+        ViennaRNA's layout algorithm. Default is "naview".
+    limit : float, optional
+        Colour range ``[-limit, limit]``. Default is the largest ``|score|``.
+    cmap : str, optional
+        Diverging colour map. Default is :data:`mirnamap.export.DIVERGING`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Its axes hold one PatchCollection with a circle per nucleotide.
+    """
+    from matplotlib.collections import LineCollection, PatchCollection
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Circle
+
+    from mirnamap.project import _pairs
+
+    n = len(sequence)
+    scores = np.asarray(scores, dtype=np.float64)
+    if len(structure) != n or scores.shape != (n,):
+        raise ValueError(
+            f"sequence ({n}), structure ({len(structure)}) and scores {scores.shape} must "
+            "have the same length"
+        )
+    xy = _coordinates(structure, layout)
+    limit = symmetric_limit(scores) if limit is None else float(limit)
+    step = np.median(np.linalg.norm(np.diff(xy, axis=0), axis=1)) if n > 1 else 1.0
+    radius = 0.48 * step
+    span = np.ptp(xy, axis=0) + 8 * radius
+    scale = 7.0 / max(span)
+    fig = Figure(
+        figsize=(max(4.5, span[0] * scale + 1.6), max(4.0, span[1] * scale + 0.6)),
+        layout="constrained",
+    )
+    ax = fig.add_subplot()
+    ax.add_collection(LineCollection([xy], colors="0.55", linewidths=1.0, zorder=1))
+    partner = _pairs(structure)
+    pairs = [(xy[i], xy[j]) for i, j in enumerate(partner) if j > i]
+    if pairs:
+        ax.add_collection(LineCollection(pairs, colors="0.3", linewidths=1.6, zorder=1))
+    circles = PatchCollection(
+        [Circle((x, y), radius) for x, y in xy],
+        cmap=_cmap(cmap),
+        zorder=2,
+        edgecolors="0.25",
+        linewidths=0.4,
+    )
+    circles.set_array(np.ma.masked_invalid(scores))
+    circles.set_clim(-limit, limit)
+    ax.add_collection(circles)
+    # Letters fill about the circle: its radius in points is radius * scale * 72.
+    size = float(np.clip(1.1 * radius * scale * 72, 2.5, 10))
+    for (x, y), letter in zip(xy, sequence, strict=True):
+        ax.text(x, y, letter, ha="center", va="center", fontsize=size, zorder=3)
+    # Number every 10th nucleotide, pushed away from its partner (stems) or from its
+    # neighbours' centre (loops), so that labels sit outside the drawing.
+    for i in [0, *range(9, n, 10), n - 1]:
+        if partner[i] >= 0:
+            away = xy[i] - xy[partner[i]]
+        else:
+            away = xy[i] - xy[max(0, i - 3) : i + 4].mean(axis=0)
+        away = away / (np.linalg.norm(away) or 1.0)
+        label = "5'" if i == 0 else "3'" if i == n - 1 else str(i + 1)
+        ax.text(
+            *(xy[i] + away * 2.6 * radius),
+            label,
+            ha="center",
+            va="center",
+            fontsize=size * 0.85,
+            color="0.2",
+            zorder=3,
+        )
+    low, high = xy.min(axis=0) - 4 * radius, xy.max(axis=0) + 4 * radius
+    ax.set_xlim(low[0], high[0])
+    ax.set_ylim(low[1], high[1])
+    ax.set_aspect("equal")
+    ax.set_anchor("E")  # next to the colour bar, however narrow the drawing
+    ax.axis("off")
+    _colorbar(fig, ax, limit, cmap, "score (signed); grey: no pixel")
+    fig.suptitle(title(record_id, probability, method), fontsize=10)
+    return fig
+
+
+def plot_backends(
+    image: npt.ArrayLike,
+    maps: Mapping[str, npt.ArrayLike],
+    *,
+    record_id: str | None = None,
+    probability: float | None = None,
+    cmap: str = DIVERGING,
+) -> Figure:
+    """One hairpin explained by several backends: the image, then one map per backend.
+
+    Each backend's map gets its own symmetric colour range (their scales differ) and its
+    own colour bar.
+
+    Parameters
+    ----------
+    image : array_like
+        ``uint8 (25, 100, 3)``.
+    maps : mapping of str to array_like
+        Per backend name, a ``float (25, 100)`` map.
+    record_id, probability : optional
+        For the title.
+    cmap : str, optional
+        Diverging colour map. Default is :data:`mirnamap.export.DIVERGING`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``1 + len(maps)`` panels.
+    """
+    from matplotlib.figure import Figure
+
+    image = _check_image(image)
+    if not maps:
+        raise ValueError("no maps to draw")
+    fig = Figure(figsize=(10, 1.0 + 1.75 * (len(maps) + 1)), layout="constrained")
+    axes = fig.subplots(len(maps) + 1, 1, sharex=True, squeeze=False)[:, 0]
+    axes[0].imshow(image, interpolation="nearest")
+    _image_axes(axes[0], "hairpin")
+    for ax, (name, saliency) in zip(axes[1:], maps.items(), strict=True):
+        saliency = _check_map(saliency, f"map {name!r}")
+        limit = symmetric_limit(saliency)
+        ax.imshow(saliency, cmap=_cmap(cmap), vmin=-limit, vmax=limit, interpolation="nearest")
+        _image_axes(ax, name)
+        _colorbar(fig, ax, limit, cmap, "")
+    axes[-1].set_xlabel("image column (0 = next to the terminal loop)", fontsize=8)
+    fig.suptitle(title(record_id, probability), fontsize=10)
+    return fig
+
+
+def plot_average_maps(
+    maps: npt.ArrayLike,
+    groups: Mapping[str, npt.ArrayLike],
+    *,
+    images: npt.ArrayLike | None = None,
+    method: str | None = None,
+    cmap: str = DIVERGING,
+) -> Figure:
+    """Average saliency maps of groups of hairpins, on one shared colour range.
+
+    Parameters
+    ----------
+    maps : array_like
+        ``float (N, 25, 100)``.
+    groups : mapping of str to array_like
+        Group name (e.g. "true positives") to a ``bool (N,)`` mask.
+    images : array_like, optional
+        ``uint8 (N, 25, 100, 3)``: also draw each group's average image. Default is None.
+    method : str, optional
+        For the title.
+    cmap : str, optional
+        Diverging colour map. Default is :data:`mirnamap.export.DIVERGING`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim != 3 or maps.shape[1:] != (25, 100):
+        raise ValueError(f"maps must have shape (N, 25, 100), got {maps.shape}")
+    if images is not None:
+        images = np.asarray(images)
+        if images.shape != (*maps.shape, 3):
+            raise ValueError(f"images must have shape {(*maps.shape, 3)}, got {images.shape}")
+    means = {}
+    for name, mask in groups.items():
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (maps.shape[0],):
+            raise ValueError(
+                f"group {name!r}: mask has shape {mask.shape}, expected ({maps.shape[0]},)"
+            )
+        means[name] = (int(mask.sum()), maps[mask].mean(axis=0) if mask.any() else None)
+    if not means:
+        raise ValueError("no groups to draw")
+    limit = symmetric_limit(np.array([m for _, m in means.values() if m is not None] or [0.0]))
+    columns = 2 if images is not None else 1
+    fig = Figure(figsize=(10 if columns == 1 else 15, 0.8 + 1.9 * len(means)), layout="constrained")
+    axes = fig.subplots(len(means), columns, squeeze=False)
+    for row, (name, (count, mean)) in enumerate(means.items()):
+        ax = axes[row, -1]
+        if mean is None:
+            ax.text(
+                0.5, 0.5, f"{name}: no hairpins", ha="center", va="center", transform=ax.transAxes
+            )
+            ax.axis("off")
+        else:
+            ax.imshow(mean, cmap=_cmap(cmap), vmin=-limit, vmax=limit, interpolation="nearest")
+            _image_axes(ax, f"{name}\n(n = {count})")
+        if images is not None:
+            mask = np.asarray(groups[name], dtype=bool)
+            if mask.any():
+                axes[row, 0].imshow(
+                    images[mask].mean(axis=0).astype(np.uint8), interpolation="nearest"
+                )
+                _image_axes(axes[row, 0], f"{name}\nmean image")
+            else:
+                axes[row, 0].axis("off")
+    _colorbar(fig, list(axes[:, -1]), limit, cmap, "mean saliency")
+    fig.suptitle(title(None, None, method) or "average saliency", fontsize=10)
+    return fig
+
+
+def plot_region_bars(
+    values: Mapping[str, Mapping[str, npt.ArrayLike]],
+    region_names: Sequence[str],
+    *,
+    ylabel: str = "share of |saliency|",
+    heading: str | None = None,
+) -> Figure:
+    """Per-region bars: mean and standard error per group, one panel per backend.
+
+    Parameters
+    ----------
+    values : mapping of str to mapping of str to array_like
+        Backend name -> group name -> ``float (n, R)`` per-hairpin values for the R
+        regions (NaN ignored).
+    region_names : sequence of str
+        R region labels.
+    ylabel : str, optional
+        Default is "share of |saliency|".
+    heading : str, optional
+        Figure title. Default is none.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per backend with ``R x groups`` bars.
+    """
+    from matplotlib.figure import Figure
+
+    if not values:
+        raise ValueError("no values to draw")
+    r = len(region_names)
+    panels = len(values)
+    columns = min(panels, 3)
+    rows = math.ceil(panels / columns)
+    fig = Figure(figsize=(4.6 * columns, 3.3 * rows + 0.5), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False, sharey=False).ravel()
+    colours = ["#b2182b", "#2166ac", "#4d9221", "#8073ac", "#e08214"]
+    for ax, (backend, groups) in zip(axes, values.items(), strict=False):
+        width = 0.8 / max(len(groups), 1)
+        for g, (group, table) in enumerate(groups.items()):
+            table = np.asarray(table, dtype=np.float64).reshape(-1, r)
+            count = (~np.isnan(table)).sum(axis=0)
+            mean = np.nanmean(table, axis=0) if table.size else np.full(r, np.nan)
+            spread = np.nanstd(table, axis=0, ddof=1) if table.shape[0] > 1 else np.zeros(r)
+            error = spread / np.sqrt(np.maximum(count, 1))
+            ax.bar(
+                np.arange(r) + (g - (len(groups) - 1) / 2) * width,
+                mean,
+                width,
+                yerr=error,
+                label=f"{group} (n = {table.shape[0]})",
+                color=colours[g % len(colours)],
+                capsize=2,
+            )
+        ax.set_xticks(range(r), list(region_names), rotation=30, ha="right", fontsize=8)
+        ax.axhline(0, color="0.3", linewidth=0.6)
+        ax.set_title(backend, fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7, frameon=False)
+    for ax in axes[panels:]:
+        ax.axis("off")
+    if heading:
+        fig.suptitle(heading, fontsize=10)
+    return fig
+
+
+def save_figure(
+    fig: Figure,
+    path: str | os.PathLike[str],
+    *,
+    formats: Sequence[str] | None = None,
+    dpi: int = 110,
+) -> list[Path]:
+    """Write a figure and release it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or PathLike
+        File name; its suffix is the format unless ``formats`` is given, in which case
+        one file per format is written next to it (``x.png``, ``x.svg``).
+    formats : sequence of str, optional
+        E.g. ``("png", "svg")``. Default is the suffix of ``path``.
+    dpi : int, optional
+        Resolution of raster formats. Default is 110.
+
+    Returns
+    -------
+    list of Path
+        The files written (folders are created).
+    """
+    path = Path(path)
+    if formats is None:
+        if not path.suffix:
+            raise ValueError(f"{path}: no suffix; give formats=('png', 'svg')")
+        targets = [path]
+    else:
+        targets = [path.with_suffix(f".{f.lstrip('.')}") for f in formats]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for target in targets:
+        fig.savefig(target, dpi=dpi)
+    fig.clear()
+    return targets
