@@ -191,7 +191,7 @@ def as_images(model: keras.Model, images: npt.ArrayLike) -> npt.NDArray[np.float
         )
     array = array.astype(np.float32, copy=False)
     if array.dtype.kind == "f":
-        finite = np.isfinite(array).reshape(len(array), -1).all(axis=1)
+        finite = np.isfinite(array).all(axis=(1, 2, 3))
         if not finite.all():
             raise ValueError(f"image {int(np.argmin(finite))} holds NaN or inf values")
     return array

@@ -32,14 +32,14 @@ METHODS = (
 )
 
 
-def path_points(steps: int, method: str = "gausslegendre") -> tuple[np.ndarray, np.ndarray]:
+def path_points(steps: int, quadrature: str = "gausslegendre") -> tuple[np.ndarray, np.ndarray]:
     """Positions on the path (0 = baseline, 1 = image) and quadrature weights.
 
     Parameters
     ----------
     steps : int
         Number of points (gradient passes).
-    method : str, optional
+    quadrature : str, optional
         One of :data:`METHODS`. Default is "gausslegendre".
 
     Returns
@@ -55,23 +55,23 @@ def path_points(steps: int, method: str = "gausslegendre") -> tuple[np.ndarray, 
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if method == "gausslegendre":
+    if quadrature == "gausslegendre":
         nodes, weights = np.polynomial.legendre.leggauss(int(steps))
         return (nodes + 1.0) / 2.0, weights / 2.0
     uniform = np.full(steps, 1.0 / steps)
-    if method == "riemann_left":
+    if quadrature == "riemann_left":
         return np.arange(steps) / steps, uniform
-    if method == "riemann_right":
+    if quadrature == "riemann_right":
         return np.arange(1, steps + 1) / steps, uniform
-    if method == "riemann_middle":
+    if quadrature == "riemann_middle":
         return (np.arange(steps) + 0.5) / steps, uniform
-    if method == "riemann_trapezoid":
+    if quadrature == "riemann_trapezoid":
         if steps < 2:
             raise ValueError("riemann_trapezoid needs steps >= 2")
         weights = np.full(steps, 1.0 / (steps - 1))
         weights[[0, -1]] /= 2.0
         return np.linspace(0.0, 1.0, steps), weights
-    raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    raise ValueError(f"unknown quadrature {quadrature!r}; known: {', '.join(METHODS)}")
 
 
 def make_baseline(
@@ -130,7 +130,7 @@ def integrated_gradients(
     seed: int = 0,
     steps: int = 50,
     baseline: str | float | npt.ArrayLike = "white",
-    method: str = "gausslegendre",
+    quadrature: str = "gausslegendre",
     blur_sigma: float = 5.0,
     reduce: str | None = "sum",
 ) -> Maps:
@@ -146,8 +146,8 @@ def integrated_gradients(
         Points on the path. Default is 50.
     baseline : {"white", "black", "blurred"}, float or array_like, optional
         See :func:`make_baseline`. Default is "white", the empty canvas of a hairpin image.
-    method : str, optional
-        Quadrature, one of :data:`METHODS`. Default is "gausslegendre" (as Captum).
+    quadrature : str, optional
+        One of :data:`METHODS`. Default is "gausslegendre" (as Captum's default).
     blur_sigma : float, optional
         Blur of the "blurred" baseline, in pixels. Default is 5.
     reduce : {"sum", "mean", "max_abs", None}, optional
@@ -160,7 +160,7 @@ def integrated_gradients(
     x = as_images(model, images)
     batch_size = check_batch_size(batch_size)
     targets = resolve_targets(model, x, target, batch_size)
-    alphas, weights = path_points(steps, method)
+    alphas, weights = path_points(steps, quadrature)
     alphas = alphas.astype(np.float32)[None, :, None, None, None]
     weights = weights.astype(np.float32)
     starts = make_baseline(x, baseline, blur_sigma=blur_sigma)
