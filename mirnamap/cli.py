@@ -145,10 +145,296 @@ def _run_encode(args: argparse.Namespace) -> int:
     return EXIT_ALL_FAILED if len(encoding) == 0 else 0
 
 
+# -------------------------------------------------------------------------- explain
+
+#: What ``--target`` accepts: which class's logit the maps explain.
+_TARGETS = {"pre-mirna": 1, "negative": 0, "predicted": None}
+
+
+def _add_explain(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "explain",
+        help="saliency maps on the image, the sequence and the fold of each hairpin",
+        description="Classify each hairpin with the bundled DeepMir model (or --model), "
+        "compute saliency maps with one or more backends, project them onto nucleotides "
+        "and write, per record, PNG pictures (hairpin image with the map over it, a "
+        "sequence track with one row per backend, the secondary structure coloured by "
+        "saliency, and all backends side by side) and VARNA/forna colour inputs; for all "
+        "records a per-nucleotide TSV (saliency.tsv) and a summary (summary.tsv). The input "
+        "is a FASTA file (folded and encoded first), a folds TSV from 'mirnamap fold', or an "
+        "archive from 'mirnamap encode'. Records that cannot be folded, drawn or explained "
+        "are listed with the reason (stderr and failed.tsv).",
+    )
+    p.add_argument("input", type=Path, help="FASTA file, folds TSV or 'mirnamap encode' .npz")
+    p.add_argument(
+        "--method",
+        default="smoothgrad_guided_backprop",
+        help="comma-separated saliency backends (default: smoothgrad_guided_backprop; "
+        "'list' prints the known ones)",
+    )
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    p.add_argument("--model", type=Path, default=None, help="a .keras model (default: bundled)")
+    p.add_argument(
+        "--target",
+        choices=sorted(_TARGETS),
+        default="pre-mirna",
+        help="class whose logit is explained (default: pre-mirna, so red = towards "
+        "pre-miRNA for every record)",
+    )
+    p.add_argument(
+        "--ids", default=None, help="comma-separated record ids to explain (default: all)"
+    )
+    p.add_argument("--svg", action="store_true", help="also write every picture as SVG")
+    p.add_argument(
+        "--batch-size", type=int, default=64, help="images per saliency pass (default: 64)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of stochastic backends (default: 0)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="folding processes (default: all cores)"
+    )
+    p.set_defaults(run=_run_explain)
+
+
+def _load_encoding_for_explain(path: Path, workers: int | None):
+    """An Encoding from an encode archive, or by folding and encoding a FASTA / folds TSV."""
+    import warnings
+
+    from mirnamap.encode import encode_folds, load_encoding
+
+    if path.suffix == ".npz":
+        try:
+            return load_encoding(path), None
+        except FileNotFoundError:
+            raise CommandError(f"{path}: no such file") from None
+        except ValueError:
+            raise CommandError(
+                f"{path}: an image archive without sequences and pixel layout (e.g. a DeepMir "
+                ".npz); nucleotide maps need the sequences: give the FASTA file, or an "
+                "archive written by 'mirnamap encode'"
+            ) from None
+        except OSError as error:
+            raise CommandError(f"{path}: not a readable .npz ({error})") from None
+    folds = _load_folds_or_fold(path, workers)
+    if not folds:
+        raise CommandError(f"{path}: no records")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # every failure is listed instead
+        return encode_folds(folds), len(folds)
+
+
+def _safe_name(record_id: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]", "_", record_id) or "_"
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    import csv
+    import shlex
+
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    from mirnamap.export import forna_colours, varna_arguments, write_tsv
+    from mirnamap.project import REGIONS, project, summarise_regions
+
+    methods = [m.strip() for m in args.method.split(",") if m.strip()]
+    from mirnamap.saliency import explain, list_backends
+
+    if methods == ["list"]:
+        print("\n".join(list_backends()))
+        return 0
+    unknown = [m for m in methods if m not in list_backends()]
+    if not methods or unknown:
+        raise CommandError(
+            f"unknown saliency method(s) {unknown or args.method!r}; known: "
+            + ", ".join(list_backends())
+        )
+    encoding, total = _load_encoding_for_explain(args.input, args.workers)
+    failures = [(f.id, f.reason) for f in encoding.failures]
+    total = total if total is not None else len(encoding) + len(encoding.failures)
+    keep = np.arange(len(encoding))
+    if args.ids is not None:
+        wanted = [i.strip() for i in args.ids.split(",") if i.strip()]
+        known = set(encoding.ids) | {f.id for f in encoding.failures}
+        missing = [i for i in wanted if i not in known]
+        if missing:
+            raise CommandError(f"{args.input}: no record(s) {missing}")
+        keep = np.array([k for k, i in enumerate(encoding.ids) if i in set(wanted)], dtype=int)
+        failures = [(i, r) for i, r in failures if i in set(wanted)]
+        total = len(wanted)
+    if len(keep) == 0:
+        _report_failures(failures, total, "explained")
+        print("no record could be drawn: nothing to explain", file=sys.stderr)
+        return EXIT_ALL_FAILED
+    images = encoding.images[keep]
+    layout = encoding.layout[keep]
+    ids = [encoding.ids[k] for k in keep]
+    sequences = [encoding.sequences[k] for k in keep]
+    structures = [encoding.structures[k] for k in keep]
+    lengths = np.array([len(s) for s in sequences])
+
+    from mirnamap.model import load_default_model, load_model, predict_proba
+
+    try:
+        model = load_model(args.model) if args.model is not None else load_default_model()
+    except (OSError, ValueError) as error:
+        raise CommandError(str(error)) from None
+    probabilities = predict_proba(model, images)
+    target = _TARGETS[args.target]
+    maps: dict[str, np.ndarray] = {}
+    for method in methods:
+        maps[method] = explain(
+            model,
+            images,
+            method,
+            target,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            progress=True,
+        )
+    projections = {m: project(maps[m], layout, lengths, ids=ids) for m in methods}
+    abs_projections = {m: project(np.abs(maps[m]), layout, lengths, ids=ids) for m in methods}
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_tsv(
+        args.out / "saliency.tsv",
+        ids,
+        sequences,
+        structures,
+        {m: projections[m].scores for m in methods},
+    )
+    _write_explain_summary(
+        args.out / "summary.tsv",
+        ids,
+        lengths,
+        probabilities,
+        projections,
+        abs_projections,
+        structures,
+        summarise_regions,
+        REGIONS,
+    )
+    from mirnamap.plot import (
+        plot_backends,
+        plot_hairpin,
+        plot_sequence_track,
+        plot_structure,
+        save_figure,
+    )
+
+    formats = ("png", "svg") if args.svg else ("png",)
+    aim = {1: "pre-miRNA logit", 0: "negative logit", None: "predicted class logit"}[target]
+    explained = 0
+    for k in tqdm(range(len(ids)), desc="pictures", unit="record"):
+        folder = args.out / _safe_name(ids[k])
+        p = float(probabilities[k])
+        try:
+            scores = {m: projections[m].scores[k] for m in methods}
+            save_figure(
+                plot_sequence_track(
+                    scores, sequences[k], structures[k], record_id=ids[k], probability=p
+                ),
+                folder / "track",
+                formats=formats,
+            )
+            for m in methods:
+                label = f"{m} ({aim})"
+                save_figure(
+                    plot_hairpin(
+                        images[k], maps[m][k], record_id=ids[k], probability=p, method=label
+                    ),
+                    folder / f"hairpin_{m}",
+                    formats=formats,
+                )
+                save_figure(
+                    plot_structure(
+                        sequences[k],
+                        structures[k],
+                        scores[m],
+                        record_id=ids[k],
+                        probability=p,
+                        method=label,
+                    ),
+                    folder / f"structure_{m}",
+                    formats=formats,
+                )
+            if len(methods) > 1:
+                save_figure(
+                    plot_backends(
+                        images[k], {m: maps[m][k] for m in methods}, record_id=ids[k], probability=p
+                    ),
+                    folder / "backends",
+                    formats=formats,
+                )
+            with open(folder / "colours.txt", "w", encoding="utf-8") as handle:
+                for m in methods:
+                    varna = shlex.join(varna_arguments(sequences[k], structures[k], scores[m]))
+                    handle.write(f"# {m}\nVARNA\t{varna}\nforna\t{forna_colours(scores[m])}\n")
+            explained += 1
+        except (ValueError, OSError) as error:
+            failures.append((ids[k], f"pictures failed: {error}"))
+    with open(args.out / "failed.tsv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["id", "reason"])
+        writer.writerows(failures)
+    _report_failures(failures, total, "explained")
+    print(
+        f"explained {explained} of {total} records with {', '.join(methods)} -> {args.out}/ "
+        "(per record: track.png, hairpin_*.png, structure_*.png; saliency.tsv, summary.tsv)"
+    )
+    return EXIT_ALL_FAILED if explained == 0 else 0
+
+
+def _write_explain_summary(
+    path,
+    ids,
+    lengths,
+    probabilities,
+    projections,
+    abs_projections,
+    structures,
+    summarise_regions,
+    regions,
+) -> None:
+    """One row per record: probability, and per method where the |saliency| falls."""
+    import csv
+
+    import numpy as np
+
+    header = ["id", "length", "p_pre_mirna", "nt_without_pixel"]
+    columns = []
+    for m, proj in abs_projections.items():
+        summary = summarise_regions(proj, structures, ids=ids)
+        shares = summary.sums / np.where(summary.total == 0, np.nan, summary.total)[:, None]
+        names = [*regions, "background", "gap"]
+        values = np.column_stack([shares, proj.background_share, proj.gap_share])
+        header += [f"{m}:{n}" for n in names]
+        columns.append(values)
+    table = np.column_stack(columns) if columns else np.zeros((len(ids), 0))
+    first = next(iter(projections.values()))
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(header)
+        for k, record in enumerate(ids):
+            writer.writerow(
+                [
+                    record,
+                    int(lengths[k]),
+                    f"{float(probabilities[k]):.6f}",
+                    int((first.n_pixels[k] == 0).sum()),
+                    *("NA" if np.isnan(v) else f"{v:.6g}" for v in table[k]),
+                ]
+            )
+
+
 # ----------------------------------------------------------------------------- main
 
 #: Subcommands in pipeline order; each adds its parser and sets ``run``.
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_fold, _add_encode]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_fold,
+    _add_encode,
+    _add_explain,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -235,21 +235,25 @@ def plot_sequence_track(
     ticks = [0, *range(9, n, 10)]
     ax.set_xticks(ticks, [str(t + 1) for t in ticks], fontsize=7)
     ax.xaxis.set_ticks_position("top")
-    ax.set_xticks(np.arange(n + 1) - 0.5, minor=True)
-    ax.set_yticks(np.arange(len(rows) + 1) - 0.5, minor=True)
-    ax.grid(which="minor", color="white", linewidth=0.4)
-    ax.tick_params(which="minor", length=0)
+    # Thin white lines between cells (a LineCollection: one artist, not 2 ticks per cell).
+    from matplotlib.collections import LineCollection
+    from matplotlib.transforms import ScaledTranslation
+
+    edges = [[(x, -0.5), (x, len(rows) - 0.5)] for x in np.arange(1, n) - 0.5]
+    edges += [[(-0.5, y), (n - 0.5, y)] for y in np.arange(1, len(rows)) - 0.5]
+    ax.add_collection(LineCollection(edges, colors="white", linewidths=0.4))
     size = _letters_size(n)
-    transform = ax.get_xaxis_transform()
-    for i, (letter, symbol) in enumerate(zip(sequence, structure, strict=True)):
+    for text, below in ((sequence, 3.0), (structure, 3.0 + 1.5 * size)):
         # Offsets in points keep the two text rows together whatever the figure's height.
-        for text, below in ((letter, 3.0), (symbol, 3.0 + 1.5 * size)):
-            ax.annotate(
-                text,
-                xy=(i, 0.0),
-                xycoords=transform,
-                xytext=(0, -below),
-                textcoords="offset points",
+        transform = ax.get_xaxis_transform() + ScaledTranslation(
+            0, -below / 72, fig.dpi_scale_trans
+        )
+        for i, letter in enumerate(text):
+            ax.text(
+                i,
+                0.0,
+                letter,
+                transform=transform,
                 ha="center",
                 va="top",
                 fontsize=size,
@@ -333,7 +337,7 @@ def plot_structure(
     span = np.ptp(xy, axis=0) + 8 * radius
     scale = 7.0 / max(span)
     fig = Figure(
-        figsize=(max(4.5, span[0] * scale + 1.6), max(4.0, span[1] * scale + 0.6)),
+        figsize=(max(6.0, span[0] * scale + 1.6), max(4.0, span[1] * scale + 0.8)),
         layout="constrained",
     )
     ax = fig.add_subplot()
@@ -381,7 +385,7 @@ def plot_structure(
     ax.set_anchor("E")  # next to the colour bar, however narrow the drawing
     ax.axis("off")
     _colorbar(fig, ax, limit, cmap, "score (signed); grey: no pixel")
-    fig.suptitle(title(record_id, probability, method), fontsize=10)
+    fig.suptitle(title(record_id) + "\n" + title(None, probability, method), fontsize=9)
     return fig
 
 
@@ -419,16 +423,21 @@ def plot_backends(
     image = _check_image(image)
     if not maps:
         raise ValueError("no maps to draw")
-    fig = Figure(figsize=(10, 1.0 + 1.75 * (len(maps) + 1)), layout="constrained")
-    axes = fig.subplots(len(maps) + 1, 1, sharex=True, squeeze=False)[:, 0]
+    fig = Figure(figsize=(8.4, 1.0 + 1.75 * (len(maps) + 1)), layout="constrained")
+    # A colour-bar column on every row (hidden for the image) keeps the panels aligned.
+    grid = fig.subplots(len(maps) + 1, 2, squeeze=False, gridspec_kw={"width_ratios": [1, 0.015]})
+    axes, bars = grid[:, 0], grid[:, 1]
     axes[0].imshow(image, interpolation="nearest")
     _image_axes(axes[0], "hairpin")
-    for ax, (name, saliency) in zip(axes[1:], maps.items(), strict=True):
+    bars[0].axis("off")
+    for ax, bar, (name, saliency) in zip(axes[1:], bars[1:], maps.items(), strict=True):
         saliency = _check_map(saliency, f"map {name!r}")
         limit = symmetric_limit(saliency)
-        ax.imshow(saliency, cmap=_cmap(cmap), vmin=-limit, vmax=limit, interpolation="nearest")
+        shown = ax.imshow(
+            saliency, cmap=_cmap(cmap), vmin=-limit, vmax=limit, interpolation="nearest"
+        )
         _image_axes(ax, name)
-        _colorbar(fig, ax, limit, cmap, "")
+        fig.colorbar(shown, cax=bar).ax.tick_params(labelsize=7)
     axes[-1].set_xlabel("image column (0 = next to the terminal loop)", fontsize=8)
     fig.suptitle(title(record_id, probability), fontsize=10)
     return fig
