@@ -145,6 +145,286 @@ def _run_encode(args: argparse.Namespace) -> int:
     return EXIT_ALL_FAILED if len(encoding) == 0 else 0
 
 
+# ---------------------------------------------------------------------------- predict
+
+#: What ``mirnamap predict`` writes per record.
+_PREDICT_COLUMNS = ("id", "probability", "predicted", "status", "reason")
+
+
+def _load_model_or_fail(path: Path | None):
+    """The model at ``path`` (the bundled one if None), or a clear CommandError."""
+    from mirnamap.model import load_default_model, load_model
+
+    try:
+        return load_default_model() if path is None else load_model(path)
+    except (OSError, ValueError, TypeError) as error:
+        raise CommandError(str(error)) from None
+
+
+def _images_for_prediction(path: Path, workers: int | None) -> tuple:
+    """(ids, images, positions, failures, labels) for a FASTA, folds TSV or .npz input.
+
+    ``positions`` gives each image's place among all ``ids``; ``failures`` lists
+    (position, reason) for the records without an image; ``labels`` (or None) are the
+    true labels of a labelled image archive.
+    """
+    import warnings
+
+    import numpy as np
+
+    from mirnamap.encode import encode_folds, load_encoding
+
+    if path.suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                files = set(data.files)
+        except (OSError, ValueError) as error:
+            raise CommandError(f"{path}: not a readable .npz archive ({error})") from None
+        if "layout" in files:
+            try:
+                encoding = load_encoding(path)
+            except (OSError, ValueError, KeyError) as error:
+                raise CommandError(str(error)) from None
+            total = len(encoding) + len(encoding.failures)
+            ids = [""] * total
+            for position, record_id in zip(encoding.index, encoding.ids, strict=True):
+                ids[int(position)] = record_id
+            for failure in encoding.failures:
+                ids[failure.index] = failure.id
+            failures = [(f.index, f.reason) for f in encoding.failures]
+            return ids, encoding.images, encoding.index, failures, None
+        from mirnamap.datasets import load_deepmir
+
+        try:
+            image_set = load_deepmir(str(path))
+        except (OSError, ValueError) as error:
+            raise CommandError(str(error)) from None
+        n = len(image_set)
+        return list(image_set.names), image_set.images, np.arange(n), [], image_set.labels
+    folds = _load_folds_or_fold(path, workers)
+    if not folds:
+        raise CommandError(f"{path}: no records")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # every failure is written to the table instead
+        encoding = encode_folds(folds)
+    failures = [(f.index, f.reason) for f in encoding.failures]
+    return [f.id for f in folds], encoding.images, encoding.index, failures, None
+
+
+def _add_predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="predict pre-miRNAs with the CNN (the bundled model by default)",
+        description="Predict P(pre-miRNA) for every record of a FASTA file (folded and "
+        "encoded first), a folds TSV, an encoding .npz from 'mirnamap encode', or a labelled "
+        "image .npz (arrays images, labels). Writes a TSV with one row per input record: "
+        "id, probability, predicted (1 = pre-miRNA, 0 = not), status (ok/error) and reason; "
+        "records that could not be folded or drawn get status 'error' and the reason. "
+        "With a labelled .npz a 'label' column is added and the metrics are printed.",
+    )
+    p.add_argument("input", type=Path, help="FASTA, folds TSV, or .npz")
+    p.add_argument("-o", "--output", type=Path, required=True, help="TSV to write")
+    p.add_argument("--model", type=Path, default=None,
+                   help="a .keras model (default: the bundled deepmir_default.keras)")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="call a pre-miRNA at probability >= this (default: 0.5)")
+    p.add_argument("--batch-size", type=int, default=256, help="images per batch (default: 256)")
+    p.add_argument("--workers", type=int, default=None, help="folding processes (default: all cores)")
+    p.set_defaults(run=_run_predict)
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    import csv
+
+    import numpy as np
+
+    from mirnamap.model import predict_proba
+
+    if not 0.0 <= args.threshold <= 1.0:
+        raise CommandError(f"--threshold must be in [0, 1], got {args.threshold}")
+    model = _load_model_or_fail(args.model)
+    ids, images, positions, failures, labels = _images_for_prediction(args.input, args.workers)
+    probabilities = predict_proba(model, images, batch_size=args.batch_size) if len(images) else []
+    rows: list[dict[str, str]] = [{} for _ in ids]
+    for position, probability in zip(positions, probabilities, strict=True):
+        rows[int(position)] = {
+            "probability": f"{probability:.6f}",
+            "predicted": str(int(probability >= args.threshold)),
+            "status": "ok",
+            "reason": "",
+        }
+    for position, reason in failures:
+        rows[position] = {"probability": "", "predicted": "", "status": "error",
+                          "reason": " ".join(reason.split())}
+    columns = list(_PREDICT_COLUMNS) + (["label"] if labels is not None else [])
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.output, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, columns, delimiter="\t", lineterminator="\n")
+        writer.writeheader()
+        for index, (record_id, row) in enumerate(zip(ids, rows, strict=True)):
+            if labels is not None:
+                row["label"] = str(int(labels[index]))
+            writer.writerow({"id": record_id, **row})
+    _report_failures([(ids[i], r) for i, r in failures], len(ids), "predicted")
+    n_positive = int(np.sum(np.asarray(probabilities) >= args.threshold))
+    print(f"predicted {len(probabilities)} of {len(ids)} records ({n_positive} pre-miRNA) "
+          f"-> {args.output}")
+    if labels is not None and len(probabilities):
+        from mirnamap.evaluate import metrics
+
+        scores = metrics(labels, probabilities, args.threshold)
+        print("  ".join(f"{k} {scores[k]:.4f}" for k in
+                        ("accuracy", "sensitivity", "specificity", "mcc", "auroc", "auprc")))
+    return EXIT_ALL_FAILED if len(probabilities) == 0 else 0
+
+
+# ------------------------------------------------------------------------------ train
+
+
+def _training_images(args: argparse.Namespace) -> tuple:
+    """(images, labels, test or None, skipped records) for the chosen source."""
+    import warnings
+
+    import numpy as np
+
+    from mirnamap import datasets
+    from mirnamap.encode import encode_folds
+    from mirnamap.fold import fold
+
+    def encode_records(records) -> tuple:
+        folds = fold(records.sequences, ids=records.ids, workers=args.workers)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            encoding = encode_folds(folds)
+        skipped = [(f.id, f.reason) for f in encoding.failures]
+        return encoding.images, records.labels[encoding.index], encoding.index, skipped
+
+    try:
+        if args.dataset in datasets.DEEPMIRGENE_SETS:
+            records = datasets.load_deepmirgene(args.dataset)
+            images, labels, index, skipped = encode_records(records)
+            is_test = np.array([records.splits[i] == "test" for i in index], dtype=bool)
+            test = (images[is_test], labels[is_test]) if is_test.any() and not is_test.all() else None
+            if test is not None:
+                images, labels = images[~is_test], labels[~is_test]
+            return images, labels, test, skipped
+        if args.dataset is not None:
+            image_set = datasets.load_deepmir(args.dataset)
+            test = None
+            if args.dataset.endswith("_train"):
+                held_out = datasets.load_deepmir(args.dataset.replace("_train", "_test"))
+                test = (held_out.images, held_out.labels)
+            return image_set.images, image_set.labels, test, []
+        if args.images is not None:
+            image_set = datasets.load_deepmir(str(args.images))
+            return image_set.images, image_set.labels, None, []
+        if args.positive is None or args.negative is None:
+            raise CommandError("give --positive and --negative FASTA, --images NPZ or --dataset NAME")
+        records = datasets.load_labelled_fasta(args.positive, args.negative)
+        images, labels, _, skipped = encode_records(records)
+        return images, labels, None, skipped
+    except (OSError, ValueError) as error:
+        raise CommandError(str(error)) from None
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    from mirnamap.datasets import DEEPMIR_SETS, DEEPMIRGENE_SETS
+
+    names = [s for s in (*DEEPMIRGENE_SETS, *DEEPMIR_SETS) if s != "new" and not s.endswith("_test")]
+    p = sub.add_parser(
+        "train",
+        help="train the DeepMir CNN on labelled hairpins",
+        description="Train the DeepMir CNN (Adam, batch 128, balanced class weights, early "
+        "stopping on a stratified validation fraction) on a positive and a negative FASTA "
+        "file (folded and encoded first), a labelled image .npz (arrays images, labels), or "
+        f"a bundled set ({', '.join(names)}; their published test split is held out and "
+        "evaluated). Writes the model (.keras), a metrics JSON and a learning-curve PNG.",
+    )
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--positive", type=Path, help="FASTA of pre-miRNAs (with --negative)")
+    source.add_argument("--images", type=Path, help="labelled image .npz (images, labels)")
+    source.add_argument("--dataset", choices=names, help="a bundled data set")
+    p.add_argument("--negative", type=Path, help="FASTA of negatives (with --positive)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.keras)")
+    p.add_argument("--metrics", type=Path, default=None,
+                   help="metrics JSON (default: beside the model, NAME.metrics.json)")
+    p.add_argument("--curve", type=Path, default=None,
+                   help="learning-curve PNG (default: beside the model, NAME.learning_curve.png)")
+    p.add_argument("--epochs", type=int, default=30, help="most epochs (default: 30)")
+    p.add_argument("--patience", type=int, default=5,
+                   help="early-stopping patience in epochs; 0 = off (default: 5)")
+    p.add_argument("--validation-fraction", type=float, default=0.1,
+                   help="stratified share held out for validation (default: 0.1)")
+    p.add_argument("--batch-size", type=int, default=128, help="default: 128")
+    p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's (default: 1e-3)")
+    p.add_argument("--class-weight", choices=("balanced", "none"), default="balanced",
+                   help="weigh classes by their frequency (default: balanced)")
+    p.add_argument("--seed", type=int, default=0, help="seed of split, weights, dropout (default: 0)")
+    p.add_argument("--workers", type=int, default=None, help="folding processes (default: all cores)")
+    p.set_defaults(run=_run_train)
+
+
+def _stratified_split(labels, fraction: float, seed: int):
+    """Boolean mask of a stratified validation share (at least one record per class)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(labels.shape[0], dtype=bool)
+    for value in np.unique(labels):
+        members = np.flatnonzero(labels == value)
+        take = max(1, round(fraction * members.size)) if members.size > 1 else 0
+        mask[rng.choice(members, size=take, replace=False)] = True
+    return mask
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import json
+
+    from mirnamap.evaluate import metrics, save_learning_curve
+    from mirnamap.model import predict_proba, save_model
+    from mirnamap.train import device_name, train
+
+    if args.negative is not None and args.positive is None:
+        raise CommandError("--negative needs --positive")
+    if args.output.suffix != ".keras":
+        raise CommandError(f"{args.output}: the model file must end in .keras")
+    if not 0.0 < args.validation_fraction < 1.0:
+        raise CommandError(f"--validation-fraction must be in (0, 1), got {args.validation_fraction}")
+    images, labels, test, skipped = _training_images(args)
+    _report_failures(skipped, len(labels) + len(skipped), "encoded (left out of training)")
+    if len(set(labels.tolist())) < 2:
+        raise CommandError("training needs both classes (pre-miRNA and negative)")
+    is_val = _stratified_split(labels, args.validation_fraction, args.seed)
+    result = train(
+        images[~is_val], labels[~is_val],
+        validation=(images[is_val], labels[is_val]),
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        class_weight="balanced" if args.class_weight == "balanced" else None,
+        early_stopping=args.patience or None, seed=args.seed, verbose=True,
+    )
+    save_model(result.model, args.output)
+    stem = args.output.with_suffix("")
+    metrics_path = args.metrics or Path(f"{stem}.metrics.json")
+    curve_path = args.curve or Path(f"{stem}.learning_curve.png")
+    scores = {"validation": metrics(labels[is_val], predict_proba(result.model, images[is_val]))}
+    if test is not None:
+        scores["test"] = metrics(test[1], predict_proba(result.model, test[0]))
+    report = {
+        "model": str(args.output), "device": device_name(), "seed": args.seed,
+        "n_train": int((~is_val).sum()), "n_validation": int(is_val.sum()),
+        "n_skipped": len(skipped), "skipped": [{"id": i, "reason": r} for i, r in skipped],
+        "epochs_run": len(result.history["loss"]), "metrics": scores, "history": result.history,
+    }
+    metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    metrics_path.write_text(json.dumps(report, indent=2))
+    save_learning_curve(result.history, curve_path, title=args.output.name)
+    for name, m in scores.items():
+        print(f"{name}: " + "  ".join(
+            f"{k} {m[k]:.4f}" for k in ("accuracy", "sensitivity", "specificity", "mcc", "auroc")))
+    print(f"model -> {args.output}; metrics -> {metrics_path}; learning curve -> {curve_path}")
+    return 0
+
+
 # -------------------------------------------------------------------------- explain
 
 #: What ``--target`` accepts: which class's logit the maps explain.
@@ -433,6 +713,8 @@ def _write_explain_summary(
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_fold,
     _add_encode,
+    _add_train,
+    _add_predict,
     _add_explain,
 ]
 

@@ -9,12 +9,31 @@ gives probabilities.
 
 from __future__ import annotations
 
+import os
+import zipfile
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["INPUT_SHAPE", "LOGITS", "build_model"]
+    from mirnamap._typing import Images
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "INPUT_SHAPE",
+    "LOGITS",
+    "PROBABILITIES",
+    "build_model",
+    "check_images",
+    "check_model",
+    "load_default_model",
+    "load_model",
+    "predict_proba",
+    "save_model",
+]
 
 #: Input shape of one image (height, width, channels).
 INPUT_SHAPE = (25, 100, 3)
@@ -22,6 +41,8 @@ INPUT_SHAPE = (25, 100, 3)
 LOGITS = "logits"
 #: Name of the output layer (softmax probabilities).
 PROBABILITIES = "probabilities"
+#: The bundled model: trained on the deepMiRGene human set (see its card, ``.md`` beside it).
+DEFAULT_MODEL = Path(__file__).resolve().parent / "assets" / "deepmir_default.keras"
 
 
 def build_model(
@@ -93,3 +114,209 @@ def build_model(
     logits = layers.Dense(n_classes, kernel_initializer=init(seed=next(seeds)), name=LOGITS)(x)
     probabilities = layers.Softmax(name=PROBABILITIES)(logits)
     return keras.Model(inputs, probabilities, name=name)
+
+
+def check_model(model: keras.Model, source: str = "model") -> keras.Model:
+    """Check that ``model`` is a DeepMir-style classifier mirnamap can use.
+
+    It must read ``(N, 25, 100, 3)`` images, have a layer named :data:`LOGITS` and end in
+    a softmax layer named :data:`PROBABILITIES` with as many outputs as there are logits.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The model to check.
+    source : str, optional
+        What to call the model in error messages (a file name, say). Default is "model".
+
+    Returns
+    -------
+    keras.Model
+        ``model`` itself.
+
+    Raises
+    ------
+    ValueError
+        Naming ``source`` and what does not fit.
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"{source}: expected a keras.Model, got {type(model).__name__}")
+    inputs = model.inputs
+    if len(inputs) != 1 or tuple(inputs[0].shape[1:]) != INPUT_SHAPE:
+        shapes = [tuple(i.shape) for i in inputs]
+        raise ValueError(
+            f"{source}: not a DeepMir model: it must take one input of shape "
+            f"(N, {', '.join(map(str, INPUT_SHAPE))}), it takes {shapes}"
+        )
+    names = [layer.name for layer in model.layers]
+    for needed in (LOGITS, PROBABILITIES):
+        if needed not in names:
+            raise ValueError(
+                f"{source}: not a DeepMir model: it has no layer named {needed!r} "
+                f"(its layers: {', '.join(names)})"
+            )
+    n_logits = model.get_layer(LOGITS).output.shape[-1]
+    if model.layers[-1].name != PROBABILITIES or tuple(model.outputs[0].shape[1:]) != (n_logits,):
+        raise ValueError(
+            f"{source}: not a DeepMir model: its output must be the {PROBABILITIES!r} softmax "
+            f"of the {n_logits} logits, it is {model.layers[-1].name!r} "
+            f"{tuple(model.outputs[0].shape)}"
+        )
+    if n_logits is None or n_logits < 2:
+        raise ValueError(f"{source}: not a DeepMir model: needs >= 2 classes, has {n_logits}")
+    return model
+
+
+def _strip(model: keras.Model) -> keras.Model:
+    """A fresh, uncompiled copy of ``model`` with the same weights (no optimizer state)."""
+    # Rebuilt from its config: keras.models.clone_model would also copy the compiled
+    # optimizer, whose state triples the file size.
+    copy = type(model).from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def save_model(model: keras.Model, path: str | os.PathLike[str]) -> Path:
+    """Save a model as a Keras 3 ``.keras`` file, without optimizer state.
+
+    The caller's model is not changed: a copy with the same weights is written, so the
+    file holds the architecture and weights only (about 2.4 MB for the published network).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A model from :func:`build_model` (or one passing :func:`check_model`).
+    path : str or PathLike
+        File to write; must end in ``.keras``. Parent folders are created.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"{path}: a model file must end in '.keras'")
+    check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _strip(model).save(path)
+    return path
+
+
+def load_model(path: str | os.PathLike[str]) -> keras.Model:
+    """Load a model saved by :func:`save_model` and check it is a DeepMir classifier.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A ``.keras`` file.
+
+    Returns
+    -------
+    keras.Model
+        The model, not compiled (ready for :func:`predict_proba` and saliency).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is not a readable Keras model (corrupt, truncated, another format), or
+        holds a model that is not a DeepMir classifier (names what does not fit).
+    """
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such model file")
+    # Keras reports a file that is no zip archive as "File not found"; say what it is.
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path}: not a Keras model file (a .keras file is a zip archive holding "
+            "config.json and model.weights.h5; this one is not a zip archive)"
+        )
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a bad file; one clear error here
+        raise ValueError(
+            f"{path}: not a readable Keras model file ({type(error).__name__}: {error})"
+        ) from None
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"{path}: holds a {type(model).__name__}, not a keras.Model")
+    return check_model(model, str(path))
+
+
+def load_default_model() -> keras.Model:
+    """Load the bundled model (``mirnamap/assets/deepmir_default.keras``).
+
+    Trained by ``experiments/train_default_model.py`` on the deepMiRGene human set
+    folded by ViennaRNA and drawn by :mod:`mirnamap.encode`; its card
+    (``deepmir_default.md`` beside it) gives data, seed, versions and test metrics.
+
+    Returns
+    -------
+    keras.Model
+        A fresh copy on every call (changing it does not change later calls).
+    """
+    if not DEFAULT_MODEL.is_file():
+        raise FileNotFoundError(
+            f"the bundled model {DEFAULT_MODEL} is missing; reinstall mirnamap or run "
+            "experiments/train_default_model.py"
+        )
+    return load_model(DEFAULT_MODEL)
+
+
+def check_images(images: Images, what: str = "images") -> np.ndarray:
+    """Check that ``images`` is a batch ``(N, 25, 100, 3)`` of values 0..255.
+
+    Parameters
+    ----------
+    images : np.ndarray
+        ``uint8`` (or float in 0..255) ``(N, 25, 100, 3)``; one image ``(25, 100, 3)`` is
+        not accepted (add the batch axis).
+    what : str, optional
+        Name used in error messages. Default is "images".
+
+    Returns
+    -------
+    np.ndarray
+        ``images`` as an array (not copied when already one).
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1:] != INPUT_SHAPE:
+        raise ValueError(
+            f"{what} must have shape (N, {', '.join(map(str, INPUT_SHAPE))}), got {images.shape}"
+        )
+    if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
+        raise TypeError(f"{what} must be uint8 (or float in 0..255), got {images.dtype}")
+    return images
+
+
+def predict_proba(model: keras.Model, images: Images, *, batch_size: int = 256) -> np.ndarray:
+    """P(pre-miRNA) for each image.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A DeepMir classifier (class 1 = pre-miRNA).
+    images : np.ndarray
+        ``uint8 (N, 25, 100, 3)`` encoder output, as is.
+    batch_size : int, optional
+        Images per forward pass; results do not depend on it. Default is 256.
+
+    Returns
+    -------
+    np.ndarray
+        ``float32 (N,)``: the softmax probability of class 1.
+    """
+    images = check_images(images)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    out = np.empty(images.shape[0], dtype=np.float32)
+    for start in range(0, images.shape[0], batch_size):
+        batch = images[start : start + batch_size]
+        probabilities = model(batch.astype(np.float32), training=False)
+        out[start : start + batch.shape[0]] = np.asarray(probabilities)[:, 1]
+    return out

@@ -1,0 +1,259 @@
+"""Train the DeepMir CNN: Adam, batch 128, validation data, early stopping, class weights.
+
+One function, :func:`train`, over in-memory ``uint8`` images. It runs on the GPU when
+TensorFlow sees one (and says so), on the CPU otherwise. With a seed, CPU runs are
+repeatable: the same seed gives the same weights and the same loss curve.
+
+The input pipeline keeps the images as ``uint8`` in a ``tf.data`` pipeline (shuffled with
+the seed, batched, prefetched), so feeding costs a fraction of a training step; see
+``benchmarks/train.py`` for the overhead against a bare ``model.fit``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+import numpy as np
+
+from mirnamap.model import _strip as _copy
+from mirnamap.model import build_model, check_images, check_model
+
+if TYPE_CHECKING:
+    import keras
+
+    from mirnamap._typing import Images, Labels
+
+__all__ = ["TrainResult", "balanced_class_weight", "device_name", "train"]
+
+
+class TrainResult(NamedTuple):
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    model : keras.Model
+        The trained model (a new one; the ``model`` passed in is never changed). With early
+        stopping, it holds the weights of the epoch with the lowest validation loss.
+    history : dict of str to list of float
+        Per epoch: ``loss``, ``accuracy``, ``val_loss`` and ``val_accuracy`` (with
+        validation data) and ``seconds`` (wall time of the epoch).
+    """
+
+    model: keras.Model
+    history: dict[str, list[float]]
+
+
+def device_name() -> str:
+    """``"GPU (name)"`` when TensorFlow sees a GPU, else ``"CPU"``."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    return f"GPU ({', '.join(g.name for g in gpus)})"
+
+
+def balanced_class_weight(labels: Labels) -> dict[int, float]:
+    """Class weights ``n / (k * n_c)`` that give each class the same total weight.
+
+    Parameters
+    ----------
+    labels : np.ndarray
+        ``int (N,)`` class labels 0..k-1.
+
+    Returns
+    -------
+    dict of int to float
+        The weight of each class present.
+
+    >>> balanced_class_weight(np.array([0, 0, 0, 1]))
+    {0: 0.6666666666666666, 1: 2.0}
+    """
+    labels = np.asarray(labels)
+    classes, counts = np.unique(labels, return_counts=True)
+    return {int(c): float(labels.size / (classes.size * n)) for c, n in zip(classes, counts, strict=True)}
+
+
+def _check_labels(labels: Labels, n_images: int, n_classes: int, what: str) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.shape != (n_images,):
+        raise ValueError(f"{what}: {n_images} images but labels of shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"{what}: labels must be integers, got {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"{what}: labels must be in 0..{n_classes - 1}, got {np.unique(labels)}")
+    return labels.astype(np.int32)
+
+
+def _dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int | None):
+    """A tf.data pipeline: uint8 images kept as they are, shuffled if seeded, prefetched."""
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((images, labels))
+    if seed is not None:
+        data = data.shuffle(images.shape[0], seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _epoch_bar(epochs: int, enabled: bool):
+    """A Keras callback showing one tqdm bar over epochs, with loss and validation loss."""
+    import keras
+    from tqdm.auto import tqdm
+
+    class EpochBar(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = tqdm(total=epochs, unit="epoch", desc="training", disable=not enabled)
+
+        def on_epoch_end(self, epoch, logs=None):
+            shown = {k: f"{v:.4f}" for k, v in (logs or {}).items() if "loss" in k or "acc" in k}
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(1)
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
+
+    return EpochBar()
+
+
+def _epoch_timer():
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.seconds: list[float] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.start)
+
+    return EpochTimer()
+
+
+def train(
+    images: Images,
+    labels: Labels,
+    *,
+    validation: tuple[Images, Labels] | None = None,
+    epochs: int = 30,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    class_weight: Mapping[int, float] | Literal["balanced"] | None = None,
+    early_stopping: int | None = None,
+    seed: int = 0,
+    model: keras.Model | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: bool | None = None,
+) -> TrainResult:
+    """Train a DeepMir classifier with Adam and sparse cross-entropy.
+
+    Parameters
+    ----------
+    images : np.ndarray
+        ``uint8 (N, 25, 100, 3)`` training images (encoder output, unscaled).
+    labels : np.ndarray
+        ``int (N,)``: 1 = pre-miRNA, 0 = negative.
+    validation : tuple of (images, labels), optional
+        Validation images ``uint8 (V, 25, 100, 3)`` and labels ``int (V,)``, evaluated
+        after each epoch. Default is None. Needed for ``early_stopping``.
+    epochs : int, optional
+        Most epochs to train. Default is 30.
+    batch_size : int, optional
+        Default is 128, as published.
+    learning_rate : float, optional
+        Adam's learning rate. Default is 1e-3, as published.
+    class_weight : dict or "balanced", optional
+        Loss weight of each class; ``"balanced"`` weighs each class by ``n / (2 n_c)``
+        (for sets like deepMiRGene human, 863 positives to 7,422 negatives). Default is
+        None: every image weighs the same.
+    early_stopping : int, optional
+        Stop when the validation loss has not improved for this many epochs and keep the
+        best epoch's weights. Default is None: train all ``epochs``.
+    seed : int, optional
+        Seeds weight initialisation, dropout and shuffling (and Python's, NumPy's and
+        TensorFlow's global generators, which Keras uses). Default is 0. The same seed
+        gives the same model on the CPU.
+    model : keras.Model, optional
+        A model to start from (fine-tuning); it is copied, never changed. Default is None:
+        ``build_model(seed=seed)``.
+    callbacks : sequence of keras.callbacks.Callback, optional
+        More Keras callbacks (checkpoints, say), run after mirnamap's own. Default is none.
+    verbose : bool, optional
+        Say which device trains and show a progress bar over epochs. Default is None: on
+        a terminal only.
+
+    Returns
+    -------
+    TrainResult
+        The trained model and the per-epoch history.
+    """
+    import keras
+
+    images = check_images(images)
+    if model is None:
+        keras.utils.set_random_seed(seed)
+        model = build_model(seed=seed)
+    else:
+        check_model(model)
+        keras.utils.set_random_seed(seed)
+        model = _copy(model)
+    n_classes = int(model.outputs[0].shape[-1])
+    labels = _check_labels(labels, images.shape[0], n_classes, "training set")
+    if images.shape[0] == 0:
+        raise ValueError("training set: no images")
+    if epochs < 1 or batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+    if early_stopping is not None and validation is None:
+        raise ValueError("early_stopping needs validation data")
+    if class_weight == "balanced":
+        class_weight = balanced_class_weight(labels)
+    elif isinstance(class_weight, str):
+        raise ValueError(f"class_weight must be a dict, 'balanced' or None, got {class_weight!r}")
+    elif class_weight is not None:
+        class_weight = {int(k): float(v) for k, v in class_weight.items()}
+
+    validation_data = None
+    if validation is not None:
+        val_images, val_labels = validation
+        val_images = check_images(val_images, "validation images")
+        val_labels = _check_labels(val_labels, val_images.shape[0], n_classes, "validation set")
+        validation_data = _dataset(val_images, val_labels, max(batch_size, 256), None)
+
+    show = sys.stderr.isatty() if verbose is None else bool(verbose)
+    if show:
+        print(
+            f"training on {device_name()}: {images.shape[0]} images, "
+            f"{math.ceil(images.shape[0] / batch_size)} batches of {batch_size} per epoch",
+            file=sys.stderr,
+        )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    timer = _epoch_timer()
+    callbacks_: list[keras.callbacks.Callback] = [timer, _epoch_bar(epochs, show)]
+    if early_stopping is not None:
+        callbacks_.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=int(early_stopping), restore_best_weights=True
+            )
+        )
+    callbacks = [*callbacks_, *callbacks]
+    fitted = model.fit(
+        _dataset(images, labels, batch_size, seed),
+        epochs=epochs,
+        validation_data=validation_data,
+        class_weight=class_weight,
+        callbacks=callbacks,
+        shuffle=False,  # the tf.data pipeline shuffles, with the seed
+        verbose=0,
+    )
+    history = {k: [float(v) for v in values] for k, values in fitted.history.items()}
+    history["seconds"] = list(timer.seconds)
+    return TrainResult(model, history)
