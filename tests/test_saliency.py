@@ -439,3 +439,11 @@ def test_shap_expected_gradients_add_up(model: keras.Model, x: np.ndarray) -> No
     np.testing.assert_allclose(maps.sum(axis=(1, 2)), difference, rtol=0.1)
     other = explain(model, x[:2], "shap", target=0, n_samples=300, background=background)
     assert not np.allclose(other.sum(axis=(1, 2)), difference, rtol=0.1)
+
+
+def test_shap_leaves_numpys_global_random_stream_alone(model: keras.Model, x: np.ndarray) -> None:
+    np.random.seed(5)
+    expected = np.random.rand(3)
+    np.random.seed(5)
+    explain(model, x[:1], "shap", target=1, n_samples=4, seed=123)
+    np.testing.assert_array_equal(np.random.rand(3), expected)

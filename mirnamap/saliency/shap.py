@@ -109,10 +109,13 @@ def shap_values(
                     output_rank_order="custom", rseed=int(seed),
                 )
             else:
-                values, _ = engine.shap_values(  # type: ignore[attr-defined]
-                    x[index : index + 1], ranked_outputs=ranks, output_rank_order="custom",
-                    check_additivity=False,
+                # DeepExplainer ranks outputs only by value: explain all, keep the target.
+                values = engine.shap_values(  # type: ignore[attr-defined]
+                    x[index : index + 1], check_additivity=False
                 )
+                if isinstance(values, list):
+                    values = np.stack(values, axis=-1)
+                values = np.asarray(values)[..., int(targets[index])]
             out[index] = np.asarray(values, np.float32).reshape(x.shape[1:])
     finally:
         np.random.set_state(state)
