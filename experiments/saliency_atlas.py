@@ -1,0 +1,404 @@
+"""Saliency atlas: what the bundled model looks at, on the deepMiRGene human test set.
+
+Every registered saliency backend explains the bundled model (``load_default_model()``)
+on the held-out human test split (Park et al. 2017: 86 pre-miRNAs, 742 pseudo-hairpins),
+folded by ViennaRNA and drawn by :mod:`mirnamap.encode`. All maps explain the
+**pre-miRNA logit** (target 1) for every record, so red always means "pushes towards
+pre-miRNA" and true positives and true negatives can be compared on one scale.
+
+Outputs (``experiments/results/atlas/``, small PNGs committed):
+
+* ``regions.tsv`` and ``region_bars.png``: share of each map's ``|saliency|`` that falls on
+  the 5' tail, 5' arm, terminal loop, 3' arm, 3' tail, white background and gap bars
+  (:func:`mirnamap.project.summarise_regions`), mean and standard error over true
+  positives (TP) and true negatives (TN);
+* ``average_maps.png``: mean signed map of TP and TN per backend, each map divided by its
+  own largest ``|value|`` first so every hairpin counts equally; ``average_<method>.png``
+  the same per backend with the mean images;
+* ``example_backends.png`` / ``example_track.png``: one true positive across all backends;
+* ``atlas.json``: counts, settings, timings and versions.
+
+Slow backends (SmoothGrad family, integrated gradients, occlusion, SHAP) run on a stated
+stratified subsample (``--subsample``, default 200: all 86 positives of the test set plus
+random negatives, seed 0); SHAP with ``--shap-samples`` samples and
+``--shap-background`` training images as background. Maps are cached in ``out/atlas/``
+(gitignored), keyed by the model file.
+
+Usage: ``.venv/bin/python experiments/saliency_atlas.py [--subsample 200]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results" / "atlas"
+CACHE = ROOT / "out" / "atlas"
+#: Backends that need many passes per image: run on the subsample.
+SLOW = {
+    "integrated_gradients",
+    "occlusion",
+    "shap",
+    "smoothgrad",
+    "smoothgrad_guided_backprop",
+    "smoothgrad_squared",
+    "vargrad",
+}
+
+
+def _fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def _test_set(workers: int | None):
+    """Fold (cached) and encode the human test split; returns records and encoding."""
+    from mirnamap.datasets import load_deepmirgene
+    from mirnamap.encode import encode_folds
+    from mirnamap.fold import fold, load_folds, save_folds
+
+    records = load_deepmirgene("human")
+    test = records.select([s == "test" for s in records.splits])
+    import RNA
+
+    folds_path = CACHE / f"human_test_folds_vienna{RNA.__version__}.tsv"
+    if folds_path.is_file():
+        folds = load_folds(folds_path)
+    else:
+        folds = fold(test.sequences, ids=test.ids, workers=workers, progress=True)
+        save_folds(folds, folds_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        encoding = encode_folds(folds)
+    return test, encoding
+
+
+def _maps(
+    model, model_key, method, images, rows, params, key_params, seed
+) -> tuple[np.ndarray, float]:
+    """Maps of ``method`` for ``images[rows]`` (cached); returns maps and seconds per map."""
+    from mirnamap.saliency import explain
+
+    key = hashlib.sha256(
+        json.dumps([model_key, method, rows.tolist(), key_params, seed], sort_keys=True).encode()
+    ).hexdigest()[:12]
+    path = CACHE / f"maps_{method}_{key}.npz"
+    if path.is_file():
+        with np.load(path) as data:
+            return data["maps"], float(data["seconds_per_map"])
+    start = time.perf_counter()
+    maps = explain(
+        model, images[rows], method, 1, seed=seed, progress=True, chunk_size=64, **params
+    )
+    per_map = (time.perf_counter() - start) / max(len(rows), 1)
+    np.savez_compressed(path, maps=maps, seconds_per_map=per_map)
+    return maps, per_map
+
+
+def _average_overview(results, methods, path):
+    """Rows = backends, columns = TP / TN mean normalised signed maps (one shared scale)."""
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+
+    from mirnamap.export import DIVERGING
+    from mirnamap.plot import NO_SCORE, save_figure
+
+    cmap = colormaps[DIVERGING].with_extremes(bad=NO_SCORE)
+    fig = Figure(figsize=(12, 0.8 + 1.45 * len(methods)), layout="constrained")
+    axes = fig.subplots(len(methods), 2, squeeze=False)
+    shown = None
+    for row, method in enumerate(methods):
+        r = results[method]
+        for col, group in enumerate(("TP", "TN")):
+            mean = r["mean_maps"][group]
+            ax = axes[row, col]
+            if mean is None:
+                ax.axis("off")
+                continue
+            limit = max(np.abs(mean).max(), 1e-12)
+            shown = ax.imshow(mean / limit, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
+            ax.set_yticks([])
+            ax.set_xticks([0, 25, 50, 75, 99] if row == len(methods) - 1 else [])
+            ax.tick_params(labelsize=7)
+            if row == 0:
+                ax.set_title(f"{group} (n = {r['n'][group]})", fontsize=9)
+            if col == 0:
+                ax.set_ylabel(method, rotation=0, ha="right", va="center", fontsize=8)
+    if shown is not None:
+        bar = fig.colorbar(shown, ax=axes.ravel().tolist(), fraction=0.02, pad=0.01)
+        bar.set_label("mean of per-hairpin normalised maps, / max |.| per panel", fontsize=8)
+    fig.suptitle(
+        "Average saliency of the pre-miRNA logit, human test set: true positives vs true "
+        "negatives (column 0 = next to the terminal loop)",
+        fontsize=10,
+    )
+    save_figure(fig, path, dpi=80)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--subsample",
+        type=int,
+        default=200,
+        help="records for the slow backends: all positives + negatives",
+    )
+    parser.add_argument("--shap-samples", type=int, default=50)
+    parser.add_argument("--shap-background", type=int, default=16)
+    parser.add_argument("--methods", default="all", help="comma-separated, or 'all'")
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+
+    from mirnamap.model import DEFAULT_MODEL, load_default_model, predict_proba
+    from mirnamap.plot import (
+        plot_average_maps,
+        plot_backends,
+        plot_region_bars,
+        plot_sequence_track,
+        save_figure,
+    )
+    from mirnamap.project import REGIONS, project, summarise_regions
+    from mirnamap.saliency import list_backends
+
+    test, enc = _test_set(args.workers)
+    labels_by_id = dict(zip(test.ids, test.labels.tolist(), strict=True))
+    labels = np.array([labels_by_id[i] for i in enc.ids])
+    lengths = np.array([len(s) for s in enc.sequences])
+    model = load_default_model()
+    model_key = _fingerprint(DEFAULT_MODEL)
+    probabilities = predict_proba(model, enc.images)
+    predicted = (probabilities >= 0.5).astype(int)
+    groups = {
+        "TP": (labels == 1) & (predicted == 1),
+        "TN": (labels == 0) & (predicted == 0),
+        "FP": (labels == 0) & (predicted == 1),
+        "FN": (labels == 1) & (predicted == 0),
+    }
+    print(
+        f"test set: {len(test)} records, {len(enc)} drawn, {len(enc.failures)} not drawn; "
+        + ", ".join(f"{g} {int(m.sum())}" for g, m in groups.items()),
+        flush=True,
+    )
+
+    rng = np.random.default_rng(args.seed)
+    positives = np.flatnonzero(labels == 1)
+    negatives = np.flatnonzero(labels == 0)
+    # Stratified: all positives (at most half the subsample), negatives for the rest.
+    n_pos = min(len(positives), args.subsample // 2)
+    n_neg = min(len(negatives), args.subsample - n_pos)
+    subsample = np.sort(
+        np.concatenate(
+            [
+                rng.choice(positives, n_pos, replace=False),
+                rng.choice(negatives, n_neg, replace=False),
+            ]
+        )
+    )
+    everything = np.arange(len(enc))
+
+    # SHAP background: random training images (folds 1-4) of both classes, seed 0.
+    from mirnamap.datasets import load_deepmirgene
+    from mirnamap.encode import encode_folds
+    from mirnamap.fold import fold
+
+    records = load_deepmirgene("human")
+    train_rows = np.flatnonzero([s.startswith("fold") and s != "fold5" for s in records.splits])
+    pick = rng.choice(train_rows, args.shap_background, replace=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        background = encode_folds(
+            fold(
+                [records.sequences[i] for i in pick],
+                ids=[records.ids[i] for i in pick],
+                workers=args.workers,
+            )
+        ).images
+
+    methods = list_backends() if args.methods == "all" else args.methods.split(",")
+    results: dict[str, dict] = {}
+    rows_out = []
+    bar_values: dict[str, dict[str, np.ndarray]] = {}
+    region_names = [*REGIONS, "background", "gap"]
+    for method in methods:
+        rows = subsample if method in SLOW else everything
+        params = (
+            {"n_samples": args.shap_samples, "background": background} if method == "shap" else {}
+        )
+        key_params = {k: v for k, v in params.items() if k != "background"}
+        if method == "shap":
+            key_params["background"] = hashlib.sha256(background.tobytes()).hexdigest()[:12]
+        print(f"{method}: {len(rows)} maps", flush=True)
+        maps, per_map = _maps(
+            model, model_key, method, enc.images, rows, params, key_params, args.seed
+        )
+        magnitude = project(np.abs(maps), enc.layout[rows], lengths[rows])
+        summary = summarise_regions(magnitude, [enc.structures[i] for i in rows])
+        shares = (
+            np.column_stack([summary.sums, summary.background, summary.gap])
+            / np.where(summary.total == 0, np.nan, summary.total)[:, None]
+        )
+        signed = project(maps, enc.layout[rows], lengths[rows])
+        signed_summary = summarise_regions(signed, [enc.structures[i] for i in rows])
+        scale = np.abs(maps).reshape(len(rows), -1).max(axis=1)
+        normalised = maps / np.where(scale == 0, 1, scale)[:, None, None]
+        result = {
+            "rows": rows,
+            "seconds_per_map": per_map,
+            "n": {},
+            "mean_maps": {},
+            "normalised": normalised,
+            "maps": maps,
+        }
+        bar_values[method] = {}
+        for group, mask in groups.items():
+            member = mask[rows]
+            result["n"][group] = int(member.sum())
+            result["mean_maps"][group] = normalised[member].mean(axis=0) if member.any() else None
+            if group in ("TP", "TN"):
+                bar_values[method][group] = shares[member]
+            for r, name in enumerate(region_names):
+                values = shares[member, r]
+                values = values[~np.isnan(values)]
+                signed_mean = (
+                    float(np.nanmean(signed_summary.means[member, r]))
+                    if r < len(REGIONS) and member.any()
+                    else float("nan")
+                )
+                rows_out.append(
+                    [
+                        method,
+                        len(rows),
+                        group,
+                        int(member.sum()),
+                        name,
+                        float(values.mean()) if values.size else float("nan"),
+                        float(values.std(ddof=1) / np.sqrt(values.size))
+                        if values.size > 1
+                        else float("nan"),
+                        signed_mean,
+                    ]
+                )
+        results[method] = result
+        save_figure(
+            plot_average_maps(
+                normalised,
+                {g: groups[g][rows] for g in ("TP", "TN")},
+                images=enc.images[rows],
+                method=f"{method} (pre-miRNA logit, normalised maps)",
+            ),
+            RESULTS / f"average_{method}.png",
+            dpi=70,
+        )
+        print(f"  {per_map:.3f} s/map", flush=True)
+
+    with open(RESULTS / "regions.tsv", "w", encoding="utf-8") as handle:
+        handle.write(
+            "method\tn_maps\tgroup\tn\tregion\tmean_share_abs\tsem_share_abs\tmean_signed_per_nt\n"
+        )
+        for row in rows_out:
+            handle.write(
+                "\t".join(f"{v:.5g}" if isinstance(v, float) else str(v) for v in row) + "\n"
+            )
+    save_figure(
+        plot_region_bars(
+            bar_values,
+            region_names,
+            heading="Share of |saliency| per region, human test set "
+            "(pre-miRNA logit; mean and s.e.m.)",
+        ),
+        RESULTS / "region_bars.png",
+        dpi=70,
+    )
+    _average_overview(results, methods, RESULTS / "average_maps.png")
+
+    # One true positive with every backend: the most confident one in the subsample.
+    tp_rows = [i for i in subsample if groups["TP"][i]]
+    if tp_rows:
+        k = max(tp_rows, key=lambda i: probabilities[i])
+        maps_k = {}
+        scores_k = {}
+        for method in methods:
+            position = int(np.flatnonzero(results[method]["rows"] == k)[0])
+            maps_k[method] = results[method]["maps"][position]
+            scores_k[method] = project(
+                maps_k[method][None], enc.layout[k : k + 1], lengths[k : k + 1]
+            ).scores[0]
+        save_figure(
+            plot_backends(
+                enc.images[k], maps_k, record_id=enc.ids[k], probability=float(probabilities[k])
+            ),
+            RESULTS / "example_backends.png",
+            dpi=60,
+        )
+        save_figure(
+            plot_sequence_track(
+                scores_k,
+                enc.sequences[k],
+                enc.structures[k],
+                record_id=enc.ids[k],
+                probability=float(probabilities[k]),
+            ),
+            RESULTS / "example_track.png",
+            dpi=80,
+        )
+
+    import platform
+
+    import keras
+    import RNA
+    import tensorflow as tf
+
+    summary = {
+        "data": "deepMiRGene human, split 'test'",
+        "records": len(test),
+        "drawn": len(enc),
+        "not_drawn": [[f.id, f.reason] for f in enc.failures],
+        "groups": {g: int(m.sum()) for g, m in groups.items()},
+        "target": "pre-miRNA logit (class 1) for every record",
+        "model": str(DEFAULT_MODEL.relative_to(ROOT)),
+        "model_sha256_12": model_key,
+        "subsample": {
+            "size": len(subsample),
+            "positives": int(n_pos),
+            "negatives": int(n_neg),
+            "seed": args.seed,
+            "methods": sorted(SLOW & set(methods)),
+        },
+        "shap": {
+            "n_samples": args.shap_samples,
+            "background_training_images": args.shap_background,
+        },
+        "seconds_per_map": {m: round(results[m]["seconds_per_map"], 4) for m in methods},
+        "versions": {
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "viennarna": RNA.__version__,
+            "numpy": np.__version__,
+        },
+    }
+    (RESULTS / "atlas.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary["groups"]), flush=True)
+    print(f"{'method':<28}{'maps':>6}{'s/map':>8}  TP loop  TN loop  TP bg  TN bg")
+    for method in methods:
+        tp, tn = bar_values[method]["TP"], bar_values[method]["TN"]
+        print(
+            f"{method:<28}{len(results[method]['rows']):>6}"
+            f"{results[method]['seconds_per_map']:>8.3f}"
+            f"  {np.nanmean(tp[:, 2]):.3f}  {np.nanmean(tn[:, 2]):.3f}"
+            f"  {np.nanmean(tp[:, 5]):.3f}  {np.nanmean(tn[:, 5]):.3f}"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
