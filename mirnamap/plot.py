@@ -358,8 +358,19 @@ def plot_structure(
     ax.add_collection(circles)
     # Letters fill about the circle: its radius in points is radius * scale * 72.
     size = float(np.clip(1.1 * radius * scale * 72, 2.5, 10))
-    for (x, y), letter in zip(xy, sequence, strict=True):
-        ax.text(x, y, letter, ha="center", va="center", fontsize=size, zorder=3)
+    # White letters on dark circles, black on light ones.
+    dark = np.nan_to_num(np.abs(scores) / limit) > 0.6
+    for (x, y), letter, on_dark in zip(xy, sequence, dark, strict=True):
+        ax.text(
+            x,
+            y,
+            letter,
+            ha="center",
+            va="center",
+            fontsize=size,
+            zorder=3,
+            color="white" if on_dark else "black",
+        )
     # Number every 10th nucleotide, pushed away from its partner (stems) or from its
     # neighbours' centre (loops), so that labels sit outside the drawing.
     for i in [0, *range(9, n, 10), n - 1]:
