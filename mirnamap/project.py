@@ -39,7 +39,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from mirnamap.encode import BACKGROUND, GAP, HEIGHT, WIDTH, terminal_loop
+from mirnamap.encode import GAP, HEIGHT, WIDTH, terminal_loop
 
 __all__ = [
     "REGIONS",
@@ -224,13 +224,16 @@ def project(
         raise ValueError(f"lengths must be {n} integers (one per map), got shape {lengths.shape}")
     if ids is not None and len(ids) != n:
         raise ValueError(f"got {n} maps but {len(ids)} ids")
-    maps = maps.astype(np.float64, copy=False)
-    finite = np.isfinite(maps.reshape(n, -1)).all(axis=1)
-    if not finite.all():
+    if n == 0:
+        empty = np.zeros(0)
+        return Projection((), (), () if per_channel else None, empty, empty, empty)
+    if not np.isfinite(maps).all():
+        finite = np.isfinite(maps.reshape(n, -1)).all(axis=1)
         raise ValueError(f"{_name(ids, int(np.flatnonzero(~finite)[0]))}: map is not finite")
     if (lengths < 0).any():
         raise ValueError(f"{_name(ids, int(np.flatnonzero(lengths < 0)[0]))}: negative length")
-    bad = ((layout < GAP) | (layout >= lengths[:, None, None])).reshape(n, -1).any(axis=1)
+    flat_layout = layout.reshape(n, -1)
+    bad = (flat_layout.min(axis=1, initial=0) < GAP) | (flat_layout.max(axis=1) >= lengths)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         raise ValueError(
@@ -238,30 +241,39 @@ def project(
             f"(length {int(lengths[k])}); layout and lengths do not belong together"
         )
 
-    # Each hairpin's positions live at offset[k] .. offset[k] + L_k - 1 of one long axis.
+    # One bin per nucleotide of all hairpins (hairpin k's positions at offset[k] ..
+    # offset[k] + L_k - 1), then a background and a gap bin per hairpin: a single
+    # bincount over all pixels sums everything, so nothing can be lost or counted twice.
     offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
     total_length = int(offsets[-1])
-    painted = layout >= 0
-    where = (layout.astype(np.int64) + offsets[:-1, None, None])[painted]
-    counts = np.bincount(where, minlength=total_length)
-    pixel_maps = maps.sum(axis=3) if per_channel else maps
-    flat = np.bincount(where, weights=pixel_maps[painted], minlength=total_length)
-    flat[counts == 0] = np.nan
+    n_bins = total_length + 2 * n
+    lay = flat_layout.astype(np.int64)
+    empty_bin = total_length + 2 * np.arange(n, dtype=np.int64)[:, None] + (lay == GAP)
+    bins = np.where(lay >= 0, lay + offsets[:-1, None], empty_bin).ravel()
+    counts = np.bincount(bins, minlength=n_bins)
+    pixel_maps = maps.sum(axis=3, dtype=np.float64) if per_channel else maps
+    sums = np.bincount(bins, weights=pixel_maps.reshape(-1), minlength=n_bins)
+    flat = sums[:total_length]
+    nucleotide_counts = counts[:total_length]
+    flat[nucleotide_counts == 0] = np.nan
     channel_flat = None
     if per_channel:
-        chosen = maps[painted]  # (P, 3)
+        per_pixel = maps.reshape(-1, 3)
         channel_flat = np.stack(
-            [np.bincount(where, weights=chosen[:, c], minlength=total_length) for c in range(3)],
+            [
+                np.bincount(bins, weights=per_pixel[:, c], minlength=n_bins)[:total_length]
+                for c in range(3)
+            ],
             axis=1,
         )
-        channel_flat[counts == 0] = np.nan
-    background = np.where(layout == BACKGROUND, pixel_maps, 0.0).sum(axis=(1, 2))
-    gap = np.where(layout == GAP, pixel_maps, 0.0).sum(axis=(1, 2))
-    total = pixel_maps.sum(axis=(1, 2))
+        channel_flat[nucleotide_counts == 0] = np.nan
+    background = sums[total_length::2].copy()
+    gap = sums[total_length + 1 :: 2].copy()
+    total = pixel_maps.reshape(n, -1).sum(axis=1, dtype=np.float64)
     cuts = offsets[1:-1]
     return Projection(
         scores=tuple(np.split(flat, cuts)),
-        n_pixels=tuple(np.split(counts.astype(np.int64), cuts)),
+        n_pixels=tuple(np.split(nucleotide_counts.astype(np.int64), cuts)),
         channels=None if channel_flat is None else tuple(np.split(channel_flat, cuts)),
         background=background,
         gap=gap,
