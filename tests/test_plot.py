@@ -47,9 +47,9 @@ def hairpins():
     return enc, maps, proj
 
 
-def _render(fig, tmp_path, name):
-    paths = save_figure(fig, tmp_path / name, formats=("png", "svg"))
-    assert [p.suffix for p in paths] == [".png", ".svg"]
+def _render(fig, tmp_path, name, formats=("png",)):
+    paths = save_figure(fig, tmp_path / name, formats=formats)
+    assert [p.suffix for p in paths] == [f".{f}" for f in formats]
     for path in paths:
         assert path.stat().st_size > 1000
     return paths
@@ -102,7 +102,7 @@ def test_structure_has_a_circle_per_nucleotide(hairpins, tmp_path, k):
     # Symmetric colour range around 0.
     low, high = circles.get_clim()
     assert low == -high and high > 0
-    _render(fig, tmp_path, f"structure{k}")
+    _render(fig, tmp_path, f"structure{k}", formats=("png", "svg"))
 
 
 @pytest.mark.parametrize("layout", ["naview", "simple"])
