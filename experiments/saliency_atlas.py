@@ -16,6 +16,8 @@ Outputs (``experiments/results/atlas/``, small PNGs committed):
   own largest ``|value|`` first so every hairpin counts equally; ``average_<method>.png``
   the same per backend with the mean images;
 * ``example_backends.png`` / ``example_track.png``: one true positive across all backends;
+* ``channels.tsv``: share of per-channel |gradient| and |gradient x input| on the R, G
+  and B channels of the nucleotides' pixels, TP vs TN;
 * ``atlas.json``: counts, settings, timings and versions.
 
 Slow backends (SmoothGrad family, integrated gradients, occlusion, SHAP) run on a stated
@@ -351,6 +353,28 @@ def main() -> None:
             RESULTS / "example_track.png",
             dpi=80,
         )
+
+    # Which colour channel carries the attribution (as Glimpse showed per channel):
+    # per-channel gradient x input, |.| summed over each hairpin's nucleotides.
+    channel_rows = []
+    for method in ("gradient", "gradient_x_input"):
+        if method not in methods:
+            continue
+        from mirnamap.saliency import explain
+
+        per_channel = explain(model, enc.images, method, 1, reduce=None, progress=True)
+        channels = project(np.abs(per_channel), enc.layout, lengths).channels
+        parts = np.array([np.nansum(c, axis=0) for c in channels])  # (N, 3)
+        share = parts / np.where(parts.sum(1) == 0, np.nan, parts.sum(1))[:, None]
+        for group in ("TP", "TN"):
+            mean = np.nanmean(share[groups[group]], axis=0)
+            channel_rows.append([method, group, int(groups[group].sum()), *mean.tolist()])
+    with open(RESULTS / "channels.tsv", "w", encoding="utf-8") as handle:
+        handle.write("method\tgroup\tn\tshare_R\tshare_G\tshare_B\n")
+        for row in channel_rows:
+            handle.write(
+                "\t".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + "\n"
+            )
 
     import platform
 
