@@ -1,0 +1,108 @@
+"""Training: repeatable with a seed on the CPU, learns, never changes the caller's model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from mirnamap.model import INPUT_SHAPE, build_model, predict_proba  # noqa: E402
+from mirnamap.train import balanced_class_weight, train  # noqa: E402
+
+
+def _tiny(seed: int = 0) -> keras.Model:
+    return build_model(filters=(4, 4, 4), dense_units=8, seed=seed)
+
+
+def _separable(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """White images; pre-miRNAs (label 1) carry a red bar, negatives a blue one."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    images = np.full((n, *INPUT_SHAPE), 255, dtype=np.uint8)
+    for i, label in enumerate(labels):
+        row = rng.integers(2, 22)
+        images[i, row - 2 : row + 2, 10:90] = (255, 0, 0) if label else (0, 0, 255)
+    return images, labels
+
+
+def _same(a: keras.Model, b: keras.Model) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights(), strict=True))
+
+
+def test_same_seed_gives_same_model_and_losses_other_seed_or_weights_do_not():
+    images, labels = _separable(24)
+    runs = [
+        train(images, labels, validation=(images[:6], labels[:6]), epochs=2, batch_size=8,
+              seed=7, model=_tiny(), verbose=False)
+        for _ in range(2)
+    ]
+    assert _same(runs[0].model, runs[1].model)
+    assert runs[0].history["loss"] == runs[1].history["loss"]
+    other = train(images, labels, epochs=2, batch_size=8, seed=8, model=_tiny(), verbose=False)
+    assert not _same(runs[0].model, other.model)
+    weighted = train(images, labels, validation=(images[:6], labels[:6]), epochs=2, batch_size=8,
+                     seed=7, model=_tiny(), class_weight={0: 1.0, 1: 5.0}, verbose=False)
+    assert not _same(runs[0].model, weighted.model)
+
+
+def test_learns_a_separable_task_and_reports_history():
+    images, labels = _separable(64)
+    # Without dropout, so that a few epochs of a tiny network suffice.
+    start = build_model(filters=(8, 8, 8), dense_units=16, conv_dropout=0.0, dense_dropout=0.0,
+                        seed=0)
+    result = train(images, labels, validation=(images[:16], labels[:16]), epochs=10,
+                   batch_size=16, learning_rate=1e-2, seed=0, model=start, verbose=False)
+    assert set(result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
+    assert all(len(v) == 10 for v in result.history.values())
+    assert result.history["loss"][-1] < result.history["loss"][0]
+    p = predict_proba(result.model, images)
+    assert ((p >= 0.5) == labels.astype(bool)).mean() >= 0.9
+
+
+def test_callers_model_is_not_changed():
+    images, labels = _separable(16)
+    start = _tiny(1)
+    before = [w.copy() for w in start.get_weights()]
+    result = train(images, labels, epochs=1, batch_size=8, model=start, verbose=False)
+    assert result.model is not start
+    assert all(np.array_equal(a, b) for a, b in zip(before, start.get_weights(), strict=True))
+    assert not _same(result.model, start)
+
+
+def test_early_stopping_keeps_best_epoch():
+    images, labels = _separable(32)
+    result = train(images, labels, validation=(images[:8], labels[:8]), epochs=6, batch_size=8,
+                   learning_rate=5e-2, early_stopping=1, seed=0, model=_tiny(), verbose=False)
+    n = len(result.history["val_loss"])
+    assert 2 <= n <= 6
+    best = min(result.history["val_loss"])
+    val_loss = keras.losses.SparseCategoricalCrossentropy()(
+        labels[:8], result.model(images[:8].astype(np.float32), training=False)
+    )
+    assert float(val_loss) == pytest.approx(best, rel=1e-4)
+
+
+def test_balanced_class_weight_equalises_classes():
+    labels = np.array([0] * 90 + [1] * 10)
+    weights = balanced_class_weight(labels)
+    assert weights[0] * 90 == pytest.approx(weights[1] * 10)
+    assert weights[0] * 90 + weights[1] * 10 == pytest.approx(100)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"early_stopping": 2}, ValueError, "validation"),
+        ({"labels": np.array([0, 1, 2, 0])}, ValueError, "labels must be in"),
+        ({"labels": np.array([0, 1, 0])}, ValueError, "labels of shape"),
+        ({"labels": np.array([0.0, 1.0, 0.0, 1.0])}, TypeError, "integers"),
+        ({"class_weight": "equal"}, ValueError, "class_weight"),
+        ({"epochs": 0}, ValueError, "epochs"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match):
+    images, labels = _separable(4)
+    kwargs = {"labels": labels, **kwargs}
+    with pytest.raises(error, match=match):
+        train(images, model=_tiny(), verbose=False, **kwargs)
