@@ -466,6 +466,10 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--svg", action="store_true", help="also write every picture as SVG")
     p.add_argument(
+        "--no-pictures", action="store_true",
+        help="write only the TSVs (fast, for thousands of records)",
+    )
+    p.add_argument(
         "--batch-size", type=int, default=64, help="images per saliency pass (default: 64)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of stochastic backends (default: 0)")
@@ -605,7 +609,10 @@ def _run_explain(args: argparse.Namespace) -> int:
     formats = ("png", "svg") if args.svg else ("png",)
     aim = {1: "pre-miRNA logit", 0: "negative logit", None: "predicted class logit"}[target]
     explained = 0
-    for k in tqdm(range(len(ids)), desc="pictures", unit="record"):
+    for k in tqdm(range(len(ids)), desc="pictures", unit="record", disable=args.no_pictures):
+        if args.no_pictures:
+            explained += 1
+            continue
         folder = args.out / _safe_name(ids[k])
         p = float(probabilities[k])
         try:

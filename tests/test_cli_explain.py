@@ -186,3 +186,25 @@ def test_unknown_method_and_missing_model(tmp_path, fasta, model_path, capsys):
         ]
     )
     assert code == 2 and "zzz" in capsys.readouterr().err
+
+
+def test_no_pictures_writes_only_the_tables(tmp_path, fasta, model_path):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "explain",
+            str(fasta),
+            "--model",
+            str(model_path),
+            "--method",
+            "gradient",
+            "--no-pictures",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+        ]
+    )
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["failed.tsv", "saliency.tsv", "summary.tsv"]
+    assert read_tsv(out / "saliency.tsv").ids == tuple(_GOOD)
