@@ -20,7 +20,7 @@ from mirnamap.benchmark.metrics import deletion_area
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["DeletionResult", "deletion_curves", "mutate", "salient_order"]
+__all__ = ["DeletionResult", "deletion_curves", "deletion_mutants", "mutate", "salient_order"]
 
 _BASES = "ACGU"
 
@@ -98,6 +98,52 @@ def _replacements(sequence: str, rng: np.random.Generator) -> list[str]:
     return [_BASES[(_BASES.index(b) + int(s)) % 4] for b, s in zip(sequence, shift, strict=True)]
 
 
+def deletion_mutants(
+    sequences: Sequence[str],
+    scores: Sequence[np.ndarray],
+    steps: Sequence[int],
+    *,
+    seed: int = 0,
+) -> list[str]:
+    """The mutants of a deletion test, before folding.
+
+    Parameters
+    ----------
+    sequences : sequence of str
+        N hairpins.
+    scores : sequence of np.ndarray
+        N ``float (L_i,)`` per-nucleotide scores (NaN = no pixel, ranked last).
+    steps : sequence of int
+        S numbers of nucleotides to mutate.
+    seed : int, optional
+        Seeds the replacement bases, tie-breaking and the random order. Default is 0.
+
+    Returns
+    -------
+    list of str
+        N * 2 * S mutants: for each hairpin, the salient order's S mutants, then the
+        random order's S. The mutant at step k differs from its hairpin at exactly k
+        positions, and contains the mutations of every smaller step.
+    """
+    if len(sequences) != len(scores):
+        raise ValueError(f"got {len(sequences)} sequences but {len(scores)} score arrays")
+    steps = [int(k) for k in steps]
+    rng = np.random.default_rng(seed)
+    mutants: list[str] = []
+    for index, (sequence, score) in enumerate(zip(sequences, scores, strict=True)):
+        if len(score) != len(sequence):
+            raise ValueError(f"hairpin {index}: scores of length {len(score)} for "
+                             f"{len(sequence)} nt")
+        if max(steps) > len(sequence):
+            raise ValueError(f"hairpin {index}: cannot mutate {max(steps)} of {len(sequence)} nt")
+        replacements = _replacements(sequence, rng)
+        for order in (salient_order(score, rng), rng.permutation(len(sequence))):
+            for k in steps:
+                chosen = [int(p) for p in order[:k]]
+                mutants.append(mutate(sequence, chosen, [replacements[p] for p in chosen]))
+    return mutants
+
+
 def deletion_curves(
     model: keras.Model,
     sequences: Sequence[str],
@@ -140,18 +186,7 @@ def deletion_curves(
         raise ValueError(f"steps must increase from 0 with >= 2 points, got {list(steps)}")
     if len(sequences) != len(scores):
         raise ValueError(f"got {len(sequences)} sequences but {len(scores)} score arrays")
-    rng = np.random.default_rng(seed)
-    mutants: list[str] = []
-    for sequence, score in zip(sequences, scores, strict=True):
-        if len(score) != len(sequence):
-            raise ValueError(f"scores of length {len(score)} for a sequence of {len(sequence)} nt")
-        if steps_arr[-1] > len(sequence):
-            raise ValueError(f"cannot mutate {steps_arr[-1]} of {len(sequence)} nt")
-        replacements = _replacements(sequence, rng)
-        for order in (salient_order(score, rng), rng.permutation(len(sequence))):
-            for k in steps_arr:
-                chosen = [int(p) for p in order[:k]]
-                mutants.append(mutate(sequence, chosen, [replacements[p] for p in chosen]))
+    mutants = deletion_mutants(sequences, scores, steps_arr, seed=seed)
     folds = fold(mutants, workers=workers, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # undrawable mutants are counted below
