@@ -18,6 +18,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/mirnamap fold data/examples/hairpins.fa -o $(OUT)/folds.tsv
 	$(BIN)/mirnamap encode $(OUT)/folds.tsv -o $(OUT)/images.npz --png $(OUT)/images
+	$(BIN)/mirnamap predict $(OUT)/images.npz -o $(OUT)/predictions.tsv
 	$(BIN)/mirnamap explain $(OUT)/images.npz --method gradient,grad_cam,smoothgrad_guided_backprop \
 		--ids human_pos_9,human_pos_16,human_neg_871 --out $(OUT)/explain
 	@echo "results in $(OUT)/ (saliency pictures: $(OUT)/explain/*/*.png)"
