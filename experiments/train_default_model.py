@@ -31,6 +31,14 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=ASSETS / "deepmir_default.keras")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="continue from this saved model (e.g. the best checkpoint of an "
+                        "earlier run stopped too early); only improvements on its validation "
+                        "loss are saved")
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="evaluate the model file already there (after an interrupted run, "
+                        "whose log gives the history) and write the card")
     args = parser.parse_args()
 
     from mirnamap.evaluate import metrics, save_learning_curve
@@ -47,10 +55,19 @@ def main() -> None:
 
     import keras
 
+    from mirnamap.model import load_model
+
+    initial = load_model(args.init) if args.init else None
+
     class SaveBest(keras.callbacks.Callback):
         """Write the best model so far after each epoch (a usable file long before the end)."""
 
         best = np.inf
+        if initial is not None:
+            p = predict_proba(initial, data.images[val])
+            p = np.clip(np.where(data.labels[val] == 1, p, 1 - p), 1e-7, 1)
+            best = float(-np.log(p).mean())
+            print(f"starting from {args.init}: val_loss {best:.4f}", flush=True)
 
         def on_epoch_end(self, epoch, logs=None):
             if logs["val_loss"] < self.best:
@@ -59,32 +76,50 @@ def main() -> None:
                 print(f"epoch {epoch + 1}: val_loss {self.best:.4f}, saved {args.output}", flush=True)
 
     start = time.time()
-    result = train(
-        data.images[fit], data.labels[fit],
-        validation=(data.images[val], data.labels[val]),
-        epochs=args.epochs, early_stopping=args.patience, class_weight="balanced",
-        seed=args.seed, callbacks=[SaveBest()], verbose=True,
-    )
+    if args.evaluate_only:
+        result = None
+        model = load_model(args.output)
+    else:
+        result = train(
+            data.images[fit], data.labels[fit],
+            validation=(data.images[val], data.labels[val]),
+            epochs=args.epochs, early_stopping=args.patience, class_weight="balanced",
+            seed=args.seed, callbacks=[SaveBest()], verbose=True, model=initial,
+            learning_rate=args.learning_rate,
+        )
+        # The file holds the best epoch (of this run, or the starting point if none beat it).
+        model = load_model(args.output)
     minutes = (time.time() - start) / 60
-    save_model(result.model, args.output)
 
     scores = {
-        name: metrics(data.labels[mask], predict_proba(result.model, data.images[mask]))
+        name: metrics(data.labels[mask], predict_proba(model, data.images[mask]))
         for name, mask in (("validation (fold5)", val), ("test", test))
     }
-    history = result.history
-    best = int(np.argmin(history["val_loss"])) + 1
     RESULTS.mkdir(parents=True, exist_ok=True)
-    save_learning_curve(history, RESULTS / "default_model_learning_curve.png")
+    if result is not None:
+        history = result.history
+        best: int | str = int(np.argmin(history["val_loss"])) + 1
+        save_learning_curve(history, RESULTS / "default_model_learning_curve.png")
+    else:
+        history, best = {}, "see the training log"
     info = {
         "data": "deepMiRGene human (data/deepmirgene/human_*.fa), folded by ViennaRNA, mirnamap encoder",
         "train": "fold1-fold4", "validation": "fold5 (early stopping on val_loss)", "test": "test",
         "n_train": int(fit.sum()), "n_validation": int(val.sum()), "n_test": int(test.sum()),
         "n_not_drawn": len(data.failed_ids),
         "seed": args.seed, "epochs_max": args.epochs, "patience": args.patience,
-        "epochs_run": len(history["loss"]), "best_epoch": best,
-        "class_weight": "balanced", "batch_size": 128, "learning_rate": 1e-3,
-        "device": device_name(), "train_minutes": round(minutes, 1),
+        "epochs_run": len(history["loss"]) if history else "see the training log",
+        "best_epoch": best,
+        "class_weight": "balanced", "batch_size": 128, "learning_rate": args.learning_rate,
+        "init": str(args.init) if args.init else None,
+        "init_note": (
+            f"Started from `{args.init}`, the best epoch of an earlier run of this script "
+            "(learning rate 1e-3, seed 0, early stopping with patience 3 ended it after 5 "
+            "epochs, best epoch 2, while the training loss still fell), so this model has "
+            "seen 2 + this run's epochs."
+        ) if args.init else "",
+        "device": device_name(),
+        "train_minutes": round(minutes, 1) if result is not None else "see the training log",
         "versions": versions(), "metrics": scores, "history": history,
     }
     (RESULTS / "default_model.json").write_text(json.dumps(info, indent=2))
@@ -122,6 +157,7 @@ Adam, learning rate {info['learning_rate']}, batch {info['batch_size']}, balance
 weights, seed {info['seed']}, at most {info['epochs_max']} epochs with early stopping
 (patience {info['patience']}, best weights kept): ran {info['epochs_run']} epochs, best
 epoch {info['best_epoch']}, {info['train_minutes']} min on {info['device']}.
+{info.get('init_note', '')}
 
 ## Metrics (threshold 0.5)
 | split | accuracy | sensitivity | specificity | precision | F1 | MCC | AUROC | AUPRC | n |

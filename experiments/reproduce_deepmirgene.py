@@ -1,0 +1,151 @@
+"""The deepMiRGene protocol with mirnamap's own folding (ViennaRNA) and encoding.
+
+Park et al., "Deep Recurrent Neural Network-Based Identification of Precursor microRNAs",
+NIPS 2017; data and splits from eleventh83/deepMiRGene (``data/deepmirgene/``).
+
+- ``human``: train on fold1-fold4, early stopping on fold5, test once on ``test``.
+- ``whole`` (cross-species): the same; its model is also tested on ``new`` (the deepMiRGene
+  protocol trains on all of ``whole`` for ``new``; here the same fold1-fold4 model serves
+  both, so ``new`` is tested with 10 % + 18 % less training data than published).
+- ``--cv``: 5-fold cross-validation on the 90 % that is not ``test`` (each fold in turn
+  validates and tests; the next fold is the early-stopping fold).
+
+Balanced class weights, Adam 1e-3, batch 128. ``--reuse-default`` takes the human model
+from the bundled one (trained by ``train_default_model.py`` with the same protocol and
+seed) instead of training it again. Rows go to ``experiments/results/deepmirgene.tsv`` as
+they finish; ``experiments/results/deepmirgene.md`` puts them next to deepMiRGene's figures.
+
+Usage: ``.venv/bin/python experiments/reproduce_deepmirgene.py --sets human whole [--cv]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, encoded_deepmirgene, versions  # noqa: E402
+
+#: deepMiRGene's own reproduction figures (as given in mirnamap's issue #3).
+PUBLISHED = {
+    "human/test": {"sensitivity": 0.814, "specificity": 0.985, "auroc": 0.979},
+    "new/test": {"sensitivity": 0.891, "specificity": 0.980, "auroc": 0.984},
+}
+KEYS = ("accuracy", "sensitivity", "specificity", "precision", "f1", "mcc", "auroc", "auprc")
+COLUMNS = ("train_set", "evaluated_on", "protocol", "seed", "n", "n_positive", "epochs_run",
+           "minutes", *KEYS)
+
+
+def append(row: dict, table: Path) -> None:
+    new = not table.exists()
+    with open(table, "a", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, COLUMNS, delimiter="\t", lineterminator="\n")
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+    print(row, flush=True)
+
+
+def row_of(train_set, evaluated_on, protocol, seed, m, epochs, minutes) -> dict:
+    return {"train_set": train_set, "evaluated_on": evaluated_on, "protocol": protocol,
+            "seed": seed, "n": m["n"], "n_positive": m["n_positive"], "epochs_run": epochs,
+            "minutes": f"{minutes:.1f}", **{k: f"{m[k]:.4f}" for k in KEYS}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", default=["human", "whole"], choices=["human", "whole"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--cv", action="store_true", help="also run 5-fold cross-validation")
+    parser.add_argument("--reuse-default", action="store_true")
+    args = parser.parse_args()
+
+    from mirnamap.evaluate import metrics, save_pr_curve, save_roc_curve
+    from mirnamap.model import load_default_model, predict_proba
+    from mirnamap.train import train
+
+    table = RESULTS / "deepmirgene.tsv"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    curves = {}
+    for name in args.sets:
+        data = encoded_deepmirgene(name)
+        test = data.splits == "test"
+        folds = [f"fold{k}" for k in range(1, 6)]
+        start = time.time()
+        if name == "human" and args.reuse_default:
+            model, epochs = load_default_model(), "bundled"
+        else:
+            fit, val = np.isin(data.splits, folds[:4]), data.splits == "fold5"
+            result = train(data.images[fit], data.labels[fit],
+                           validation=(data.images[val], data.labels[val]), epochs=args.epochs,
+                           early_stopping=args.patience, class_weight="balanced",
+                           seed=args.seed, verbose=True)
+            model, epochs = result.model, len(result.history["loss"])
+        minutes = (time.time() - start) / 60
+        evaluations = [(f"{name}/test", data.images[test], data.labels[test])]
+        if name == "whole":
+            new = encoded_deepmirgene("new")
+            evaluations.append(("new/test", new.images, new.labels))
+        for label, images, labels in evaluations:
+            p = predict_proba(model, images)
+            curves[label] = (labels, p)
+            append(row_of(name, label, "fold1-4 train, fold5 early stopping", args.seed,
+                          metrics(labels, p), epochs, minutes), table)
+        if args.cv:
+            for k in range(5):
+                held, stop = folds[k], folds[(k + 1) % 5]
+                fit = np.isin(data.splits, [f for f in folds if f not in (held, stop)])
+                start = time.time()
+                result = train(data.images[fit], data.labels[fit],
+                               validation=(data.images[data.splits == stop],
+                                           data.labels[data.splits == stop]),
+                               epochs=args.epochs, early_stopping=args.patience,
+                               class_weight="balanced", seed=args.seed, verbose=True)
+                held_mask = data.splits == held
+                m = metrics(data.labels[held_mask], predict_proba(result.model, data.images[held_mask]))
+                append(row_of(name, f"{name}/{held}", f"5-fold CV ({stop} early stopping)",
+                              args.seed, m, len(result.history["loss"]),
+                              (time.time() - start) / 60), table)
+    if curves:
+        save_roc_curve(curves, RESULTS / "deepmirgene_roc.png", title="deepMiRGene sets, ROC")
+        save_pr_curve(curves, RESULTS / "deepmirgene_pr.png", title="deepMiRGene sets, PR")
+    summarise(table)
+
+
+def summarise(table: Path) -> None:
+    """Markdown table of every row, with deepMiRGene's figures beside ours."""
+    with open(table, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    lines = [
+        "# deepMiRGene protocol, mirnamap folding (ViennaRNA) and encoding, DeepMir CNN",
+        "",
+        "Written by `experiments/reproduce_deepmirgene.py` from `deepmirgene.tsv`. Threshold 0.5.",
+        "deepMiRGene's figures (in brackets) are its own reproduction figures as quoted in issue 3.",
+        "",
+        "| trained on | evaluated on | protocol | n (pos) | sens | spec | F1 | MCC | AUROC | AUPRC | epochs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ref = PUBLISHED.get(r["evaluated_on"], {})
+
+        def cell(key: str, r=r, ref=ref) -> str:
+            return f"{float(r[key]):.3f}" + (f" ({ref[key]:.3f})" if key in ref else "")
+
+        lines.append(
+            f"| {r['train_set']} | {r['evaluated_on']} | {r['protocol']} | {r['n']} "
+            f"({r['n_positive']}) | {cell('sensitivity')} | {cell('specificity')} | {cell('f1')} | "
+            f"{cell('mcc')} | {cell('auroc')} | {cell('auprc')} | {r['epochs_run']} |"
+        )
+    lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + "."]
+    table.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
