@@ -38,8 +38,11 @@ def main() -> None:
     bare_seconds: list[float] = []
     keras.utils.set_random_seed(0)
     bare = build_model(seed=0)
-    bare.compile(optimizer=keras.optimizers.Adam(1e-3),
-                 loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    bare.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
     bare.fit(images, labels, batch_size=128, epochs=1, verbose=0)  # warm-up (tracing)
     # mirnamap.train is timed by its own per-epoch timer, over epochs 2.. of one call, so
     # tracing (epoch 1) is left out the same way.
@@ -63,13 +66,20 @@ def main() -> None:
 
     ours, base = statistics.median(ours_seconds), statistics.median(bare_seconds)
     n = images.shape[0]
-    print(f"device: {device_name()}; {n} images per epoch, batch 128, {args.rounds} timed epochs each")
+    print(
+        f"device: {device_name()}; {n} images per epoch, batch 128, {args.rounds} timed epochs each"
+    )
     print(f"{'step':<34}{'s/epoch':>10}{'images/s':>10}{'ratio':>8}")
     print(f"{'bare model.fit (numpy arrays)':<34}{base:>10.2f}{n / base:>10.1f}{1.0:>8.2f}")
     print(f"{'mirnamap.train (tf.data)':<34}{ours:>10.2f}{n / ours:>10.1f}{ours / base:>8.2f}")
-    print(f"{'predict_proba (batch 256)':<34}{predict_seconds:>10.2f}{n / predict_seconds:>10.1f}{'':>8}")
-    print(f"epochs (s): bare {[round(s, 2) for s in bare_seconds]}, "
-          f"mirnamap {[round(s, 2) for s in ours_seconds]}")
+    print(
+        f"{'predict_proba (batch 256)':<34}{predict_seconds:>10.2f}"
+        f"{n / predict_seconds:>10.1f}{'':>8}"
+    )
+    print(
+        f"epochs (s): bare {[round(s, 2) for s in bare_seconds]}, "
+        f"mirnamap {[round(s, 2) for s in ours_seconds]}"
+    )
 
 
 if __name__ == "__main__":

@@ -26,11 +26,23 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, encoded_deepmirgene, versions  # noqa: E402
+from _common import RESULTS, encoded_deepmirgene, versions
 
 PUBLISHED = {"base": 0.9171, "pretrained": 0.9517}
-COLUMNS = ("setting", "seed", "epochs_run", "best_epoch", "minutes", "accuracy", "sensitivity",
-           "specificity", "f1", "mcc", "auroc", "auprc")
+COLUMNS = (
+    "setting",
+    "seed",
+    "epochs_run",
+    "best_epoch",
+    "minutes",
+    "accuracy",
+    "sensitivity",
+    "specificity",
+    "f1",
+    "mcc",
+    "auroc",
+    "auprc",
+)
 
 
 def stratified_mask(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -50,9 +62,16 @@ def pretrained_model(seed: int, epochs: int, patience: int):
     whole = encoded_deepmirgene("whole")
     val = whole.splits == "fold5"
     fit = ~val & (whole.splits != "test")
-    return train(whole.images[fit], whole.labels[fit],
-                 validation=(whole.images[val], whole.labels[val]), epochs=epochs,
-                 early_stopping=patience, class_weight="balanced", seed=seed, verbose=True).model
+    return train(
+        whole.images[fit],
+        whole.labels[fit],
+        validation=(whole.images[val], whole.labels[val]),
+        epochs=epochs,
+        early_stopping=patience,
+        class_weight="balanced",
+        seed=seed,
+        verbose=True,
+    ).model
 
 
 def main() -> None:
@@ -78,14 +97,20 @@ def main() -> None:
         initial = pretrained_model(seed, args.epochs, args.patience) if args.pretrain else None
         val = stratified_mask(train_set.labels, 0.1, seed)
         result = train(
-            train_set.images[~val], train_set.labels[~val],
+            train_set.images[~val],
+            train_set.labels[~val],
             validation=(train_set.images[val], train_set.labels[val]),
-            epochs=args.epochs, early_stopping=args.patience, seed=seed, model=initial,
+            epochs=args.epochs,
+            early_stopping=args.patience,
+            seed=seed,
+            model=initial,
             verbose=True,
         )
         m = metrics(test_set.labels, predict_proba(result.model, test_set.images))
         row = {
-            "setting": setting, "seed": seed, "epochs_run": len(result.history["loss"]),
+            "setting": setting,
+            "seed": seed,
+            "epochs_run": len(result.history["loss"]),
             "best_epoch": int(np.argmin(result.history["val_loss"])) + 1,
             "minutes": f"{(time.time() - start) / 60:.1f}",
             **{k: f"{m[k]:.4f}" for k in COLUMNS[5:]},
@@ -111,7 +136,8 @@ def summarise(table: Path) -> None:
         "run). Images: the published ones (RNAfold 2.1.3 and the authors' encoder). Early stopping",
         "on a seeded, stratified 10 % of modhsa_train; test once on modhsa_test (1,098 images).",
         "",
-        "| setting | seeds | accuracy mean | accuracy sd | min | max | AUROC mean | MCC mean | published accuracy |",
+        "| setting | seeds | accuracy mean | accuracy sd | min | max | AUROC mean | MCC mean "
+        "| published accuracy |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for setting in dict.fromkeys(r["setting"] for r in rows):

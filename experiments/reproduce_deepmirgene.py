@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, encoded_deepmirgene, versions  # noqa: E402
+from _common import RESULTS, encoded_deepmirgene, versions
 
 #: deepMiRGene's own reproduction figures (as given in mirnamap's issue #3).
 PUBLISHED = {
@@ -37,8 +37,17 @@ PUBLISHED = {
     "new/test": {"sensitivity": 0.891, "specificity": 0.980, "auroc": 0.984},
 }
 KEYS = ("accuracy", "sensitivity", "specificity", "precision", "f1", "mcc", "auroc", "auprc")
-COLUMNS = ("train_set", "evaluated_on", "protocol", "seed", "n", "n_positive", "epochs_run",
-           "minutes", *KEYS)
+COLUMNS = (
+    "train_set",
+    "evaluated_on",
+    "protocol",
+    "seed",
+    "n",
+    "n_positive",
+    "epochs_run",
+    "minutes",
+    *KEYS,
+)
 
 
 def append(row: dict, table: Path) -> None:
@@ -52,9 +61,17 @@ def append(row: dict, table: Path) -> None:
 
 
 def row_of(train_set, evaluated_on, protocol, seed, m, epochs, minutes) -> dict:
-    return {"train_set": train_set, "evaluated_on": evaluated_on, "protocol": protocol,
-            "seed": seed, "n": m["n"], "n_positive": m["n_positive"], "epochs_run": epochs,
-            "minutes": f"{minutes:.1f}", **{k: f"{m[k]:.4f}" for k in KEYS}}
+    return {
+        "train_set": train_set,
+        "evaluated_on": evaluated_on,
+        "protocol": protocol,
+        "seed": seed,
+        "n": m["n"],
+        "n_positive": m["n_positive"],
+        "epochs_run": epochs,
+        "minutes": f"{minutes:.1f}",
+        **{k: f"{m[k]:.4f}" for k in KEYS},
+    }
 
 
 def main() -> None:
@@ -83,10 +100,16 @@ def main() -> None:
             model, epochs = load_default_model(), "bundled"
         else:
             fit, val = np.isin(data.splits, folds[:4]), data.splits == "fold5"
-            result = train(data.images[fit], data.labels[fit],
-                           validation=(data.images[val], data.labels[val]), epochs=args.epochs,
-                           early_stopping=args.patience, class_weight="balanced",
-                           seed=args.seed, verbose=True)
+            result = train(
+                data.images[fit],
+                data.labels[fit],
+                validation=(data.images[val], data.labels[val]),
+                epochs=args.epochs,
+                early_stopping=args.patience,
+                class_weight="balanced",
+                seed=args.seed,
+                verbose=True,
+            )
             model, epochs = result.model, len(result.history["loss"])
         minutes = (time.time() - start) / 60
         evaluations = [(f"{name}/test", data.images[test], data.labels[test])]
@@ -96,23 +119,49 @@ def main() -> None:
         for label, images, labels in evaluations:
             p = predict_proba(model, images)
             curves[label] = (labels, p)
-            append(row_of(name, label, "fold1-4 train, fold5 early stopping", args.seed,
-                          metrics(labels, p), epochs, minutes), table)
+            append(
+                row_of(
+                    name,
+                    label,
+                    "fold1-4 train, fold5 early stopping",
+                    args.seed,
+                    metrics(labels, p),
+                    epochs,
+                    minutes,
+                ),
+                table,
+            )
         if args.cv:
             for k in range(5):
                 held, stop = folds[k], folds[(k + 1) % 5]
                 fit = np.isin(data.splits, [f for f in folds if f not in (held, stop)])
                 start = time.time()
-                result = train(data.images[fit], data.labels[fit],
-                               validation=(data.images[data.splits == stop],
-                                           data.labels[data.splits == stop]),
-                               epochs=args.epochs, early_stopping=args.patience,
-                               class_weight="balanced", seed=args.seed, verbose=True)
+                result = train(
+                    data.images[fit],
+                    data.labels[fit],
+                    validation=(data.images[data.splits == stop], data.labels[data.splits == stop]),
+                    epochs=args.epochs,
+                    early_stopping=args.patience,
+                    class_weight="balanced",
+                    seed=args.seed,
+                    verbose=True,
+                )
                 held_mask = data.splits == held
-                m = metrics(data.labels[held_mask], predict_proba(result.model, data.images[held_mask]))
-                append(row_of(name, f"{name}/{held}", f"5-fold CV ({stop} early stopping)",
-                              args.seed, m, len(result.history["loss"]),
-                              (time.time() - start) / 60), table)
+                m = metrics(
+                    data.labels[held_mask], predict_proba(result.model, data.images[held_mask])
+                )
+                append(
+                    row_of(
+                        name,
+                        f"{name}/{held}",
+                        f"5-fold CV ({stop} early stopping)",
+                        args.seed,
+                        m,
+                        len(result.history["loss"]),
+                        (time.time() - start) / 60,
+                    ),
+                    table,
+                )
     if curves:
         save_roc_curve(curves, RESULTS / "deepmirgene_roc.png", title="deepMiRGene sets, ROC")
         save_pr_curve(curves, RESULTS / "deepmirgene_pr.png", title="deepMiRGene sets, PR")
@@ -127,9 +176,11 @@ def summarise(table: Path) -> None:
         "# deepMiRGene protocol, mirnamap folding (ViennaRNA) and encoding, DeepMir CNN",
         "",
         "Written by `experiments/reproduce_deepmirgene.py` from `deepmirgene.tsv`. Threshold 0.5.",
-        "deepMiRGene's figures (in brackets) are its own reproduction figures as quoted in issue 3.",
+        "deepMiRGene's figures (in brackets) are its own reproduction figures as quoted in",
+        "issue 3.",
         "",
-        "| trained on | evaluated on | protocol | n (pos) | sens | spec | F1 | MCC | AUROC | AUPRC | epochs |",
+        "| trained on | evaluated on | protocol | n (pos) | sens | spec | F1 | MCC | AUROC "
+        "| AUPRC | epochs |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:

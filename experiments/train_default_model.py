@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, ROOT, encoded_deepmirgene, versions  # noqa: E402
+from _common import RESULTS, ROOT, encoded_deepmirgene, versions
 
 ASSETS = ROOT / "mirnamap" / "assets"
 
@@ -31,14 +31,21 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=ASSETS / "deepmir_default.keras")
-    parser.add_argument("--init", type=Path, default=None,
-                        help="continue from this saved model (e.g. the best checkpoint of an "
-                        "earlier run stopped too early); only improvements on its validation "
-                        "loss are saved")
+    parser.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="continue from this saved model (e.g. the best checkpoint of an "
+        "earlier run stopped too early); only improvements on its validation "
+        "loss are saved",
+    )
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--evaluate-only", action="store_true",
-                        help="evaluate the model file already there (after an interrupted run, "
-                        "whose log gives the history) and write the card")
+    parser.add_argument(
+        "--evaluate-only",
+        action="store_true",
+        help="evaluate the model file already there (after an interrupted run, "
+        "whose log gives the history) and write the card",
+    )
     args = parser.parse_args()
 
     from mirnamap.evaluate import metrics, save_learning_curve
@@ -50,8 +57,11 @@ def main() -> None:
     fit = np.isin(splits, ["fold1", "fold2", "fold3", "fold4"])
     val = splits == "fold5"
     test = splits == "test"
-    print(f"train {fit.sum()} (pos {data.labels[fit].sum()}), val {val.sum()}, test {test.sum()}; "
-          f"{len(data.failed_ids)} of {data.n_records} records not drawn", flush=True)
+    print(
+        f"train {fit.sum()} (pos {data.labels[fit].sum()}), val {val.sum()}, test {test.sum()}; "
+        f"{len(data.failed_ids)} of {data.n_records} records not drawn",
+        flush=True,
+    )
 
     import keras
 
@@ -73,7 +83,9 @@ def main() -> None:
             if logs["val_loss"] < self.best:
                 self.best = logs["val_loss"]
                 save_model(self.model, args.output)
-                print(f"epoch {epoch + 1}: val_loss {self.best:.4f}, saved {args.output}", flush=True)
+                print(
+                    f"epoch {epoch + 1}: val_loss {self.best:.4f}, saved {args.output}", flush=True
+                )
 
     start = time.time()
     if args.evaluate_only:
@@ -81,10 +93,16 @@ def main() -> None:
         model = load_model(args.output)
     else:
         result = train(
-            data.images[fit], data.labels[fit],
+            data.images[fit],
+            data.labels[fit],
             validation=(data.images[val], data.labels[val]),
-            epochs=args.epochs, early_stopping=args.patience, class_weight="balanced",
-            seed=args.seed, callbacks=[SaveBest()], verbose=True, model=initial,
+            epochs=args.epochs,
+            early_stopping=args.patience,
+            class_weight="balanced",
+            seed=args.seed,
+            callbacks=[SaveBest()],
+            verbose=True,
+            model=initial,
             learning_rate=args.learning_rate,
         )
         # The file holds the best epoch (of this run, or the starting point if none beat it).
@@ -103,24 +121,36 @@ def main() -> None:
     else:
         history, best = {}, "see the training log"
     info = {
-        "data": "deepMiRGene human (data/deepmirgene/human_*.fa), folded by ViennaRNA, mirnamap encoder",
-        "train": "fold1-fold4", "validation": "fold5 (early stopping on val_loss)", "test": "test",
-        "n_train": int(fit.sum()), "n_validation": int(val.sum()), "n_test": int(test.sum()),
+        "data": "deepMiRGene human (data/deepmirgene/human_*.fa), ViennaRNA, mirnamap encoder",
+        "train": "fold1-fold4",
+        "validation": "fold5 (early stopping on val_loss)",
+        "test": "test",
+        "n_train": int(fit.sum()),
+        "n_validation": int(val.sum()),
+        "n_test": int(test.sum()),
         "n_not_drawn": len(data.failed_ids),
-        "seed": args.seed, "epochs_max": args.epochs, "patience": args.patience,
+        "seed": args.seed,
+        "epochs_max": args.epochs,
+        "patience": args.patience,
         "epochs_run": len(history["loss"]) if history else "see the training log",
         "best_epoch": best,
-        "class_weight": "balanced", "batch_size": 128, "learning_rate": args.learning_rate,
+        "class_weight": "balanced",
+        "batch_size": 128,
+        "learning_rate": args.learning_rate,
         "init": str(args.init) if args.init else None,
         "init_note": (
             f"Started from `{args.init}`, the best epoch of an earlier run of this script "
             "(learning rate 1e-3, seed 0, early stopping with patience 3 ended it after 5 "
             "epochs, best epoch 2, while the training loss still fell), so this model has "
             "seen 2 + this run's epochs."
-        ) if args.init else "",
+        )
+        if args.init
+        else "",
         "device": device_name(),
         "train_minutes": round(minutes, 1) if result is not None else "see the training log",
-        "versions": versions(), "metrics": scores, "history": history,
+        "versions": versions(),
+        "metrics": scores,
+        "history": history,
     }
     (RESULTS / "default_model.json").write_text(json.dumps(info, indent=2))
     write_card(info, args.output.with_suffix(".md"))
@@ -145,19 +175,19 @@ Load it with `mirnamap.model.load_default_model()`; `mirnamap predict` uses it b
 
 ## Data
 deepMiRGene human set (Park et al., NIPS 2017; `data/deepmirgene/human_*.fa`, 863
-pre-miRNAs and 7,422 pseudo-hairpins), folded by ViennaRNA {info['versions']['viennarna']}
+pre-miRNAs and 7,422 pseudo-hairpins), folded by ViennaRNA {info["versions"]["viennarna"]}
 (MFE, 37 C) and drawn by mirnamap's encoder. Published split: train on fold1-fold4
-({info['n_train']} images), early stopping on fold5 ({info['n_validation']}), test on the
-held-out `test` split ({info['n_test']}: 86 pre-miRNAs, 742 pseudo-hairpins), evaluated once.
-{info['n_not_drawn']} records could not be drawn. 33 sequences occur in both classes of
+({info["n_train"]} images), early stopping on fold5 ({info["n_validation"]}), test on the
+held-out `test` split ({info["n_test"]}: 86 pre-miRNAs, 742 pseudo-hairpins), evaluated once.
+{info["n_not_drawn"]} records could not be drawn. 33 sequences occur in both classes of
 this set (label noise of the source, kept as is).
 
 ## Training
-Adam, learning rate {info['learning_rate']}, batch {info['batch_size']}, balanced class
-weights, seed {info['seed']}, at most {info['epochs_max']} epochs with early stopping
-(patience {info['patience']}, best weights kept): ran {info['epochs_run']} epochs, best
-epoch {info['best_epoch']}, {info['train_minutes']} min on {info['device']}.
-{info.get('init_note', '')}
+Adam, learning rate {info["learning_rate"]}, batch {info["batch_size"]}, balanced class
+weights, seed {info["seed"]}, at most {info["epochs_max"]} epochs with early stopping
+(patience {info["patience"]}, best weights kept): ran {info["epochs_run"]} epochs, best
+epoch {info["best_epoch"]}, {info["train_minutes"]} min on {info["device"]}.
+{info.get("init_note", "")}
 
 ## Metrics (threshold 0.5)
 | split | accuracy | sensitivity | specificity | precision | F1 | MCC | AUROC | AUPRC | n |

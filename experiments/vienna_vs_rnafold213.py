@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, ROOT, vienna_version  # noqa: E402
+from _common import RESULTS, ROOT, vienna_version
 
 
 def main() -> None:
@@ -56,13 +56,14 @@ def main() -> None:
     differs = np.array([old[i] != new[i] for i in both])
     image_differs = (img_old != img_new).any(axis=(1, 2, 3))
     lines = [
-        f"# ViennaRNA {vienna_version()} vs RNAfold 2.1.3 (the structures behind the DeepMir images)",
+        f"# ViennaRNA {vienna_version()} vs RNAfold 2.1.3 (behind the DeepMir images)",
         "",
         "Written by `experiments/vienna_vs_rnafold213.py` from the encoder test vectors",
         f"(`tests/data/encoder_vectors.csv`, {len(rows)} `ok` records; {len(both)} drawable with",
         "both structures). Predictions by the bundled model (`deepmir_default.keras`).",
         "",
-        "| sequences | n | structure differs | image differs | mean abs. change of P | call flips (0.5) |",
+        "| sequences | n | structure differs | image differs | mean abs. change of P "
+        "| call flips (0.5) |",
         "|---|---|---|---|---|---|",
     ]
     for kind in [*dict.fromkeys(kinds), "all"]:
@@ -80,9 +81,9 @@ def main() -> None:
         m_old, m_new = metrics(y, p_old[known]), metrics(y, p_new[known])
         lines += [
             "",
-            f"The {known.sum()} sequences found in the deepMiRGene sets ({y.sum()} pre-miRNAs; some",
-            "may be in the bundled model's training data, so the level is optimistic, the",
-            "difference is the point):",
+            f"The {known.sum()} sequences found in the deepMiRGene sets ({y.sum()} pre-miRNAs;",
+            "some may be in the bundled model's training data, so the level is optimistic,",
+            "the difference is the point):",
             "",
             "| structure from | accuracy | sensitivity | specificity | AUROC |",
             "|---|---|---|---|---|",

@@ -229,7 +229,9 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float, default=0.5,
                    help="call a pre-miRNA at probability >= this (default: 0.5)")
     p.add_argument("--batch-size", type=int, default=256, help="images per batch (default: 256)")
-    p.add_argument("--workers", type=int, default=None, help="folding processes (default: all cores)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="folding processes (default: all cores)"
+    )
     p.set_defaults(run=_run_predict)
 
 
@@ -304,8 +306,9 @@ def _training_images(args: argparse.Namespace) -> tuple:
             records = datasets.load_deepmirgene(args.dataset)
             images, labels, index, skipped = encode_records(records)
             is_test = np.array([records.splits[i] == "test" for i in index], dtype=bool)
-            test = (images[is_test], labels[is_test]) if is_test.any() and not is_test.all() else None
-            if test is not None:
+            test = None
+            if is_test.any() and not is_test.all():
+                test = (images[is_test], labels[is_test])
                 images, labels = images[~is_test], labels[~is_test]
             return images, labels, test, skipped
         if args.dataset is not None:
@@ -319,7 +322,9 @@ def _training_images(args: argparse.Namespace) -> tuple:
             image_set = datasets.load_deepmir(str(args.images))
             return image_set.images, image_set.labels, None, []
         if args.positive is None or args.negative is None:
-            raise CommandError("give --positive and --negative FASTA, --images NPZ or --dataset NAME")
+            raise CommandError(
+                "give --positive and --negative FASTA, --images NPZ or --dataset NAME"
+            )
         records = datasets.load_labelled_fasta(args.positive, args.negative)
         images, labels, _, skipped = encode_records(records)
         return images, labels, None, skipped
@@ -330,7 +335,8 @@ def _training_images(args: argparse.Namespace) -> tuple:
 def _add_train(sub: argparse._SubParsersAction) -> None:
     from mirnamap.datasets import DEEPMIR_SETS, DEEPMIRGENE_SETS
 
-    names = [s for s in (*DEEPMIRGENE_SETS, *DEEPMIR_SETS) if s != "new" and not s.endswith("_test")]
+    sets = (*DEEPMIRGENE_SETS, *DEEPMIR_SETS)
+    names = [s for s in sets if s != "new" and not s.endswith("_test")]
     p = sub.add_parser(
         "train",
         help="train the DeepMir CNN on labelled hairpins",
@@ -359,8 +365,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's (default: 1e-3)")
     p.add_argument("--class-weight", choices=("balanced", "none"), default="balanced",
                    help="weigh classes by their frequency (default: balanced)")
-    p.add_argument("--seed", type=int, default=0, help="seed of split, weights, dropout (default: 0)")
-    p.add_argument("--workers", type=int, default=None, help="folding processes (default: all cores)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of split, weights, dropout (default: 0)"
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="folding processes (default: all cores)"
+    )
     p.set_defaults(run=_run_train)
 
 
@@ -389,7 +399,9 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.output.suffix != ".keras":
         raise CommandError(f"{args.output}: the model file must end in .keras")
     if not 0.0 < args.validation_fraction < 1.0:
-        raise CommandError(f"--validation-fraction must be in (0, 1), got {args.validation_fraction}")
+        raise CommandError(
+            f"--validation-fraction must be in (0, 1), got {args.validation_fraction}"
+        )
     images, labels, test, skipped = _training_images(args)
     _report_failures(skipped, len(labels) + len(skipped), "encoded (left out of training)")
     if len(set(labels.tolist())) < 2:

@@ -164,8 +164,13 @@ def save_roc_curve(
         fpr, tpr, _ = roc_curve(y, p)
         ax.plot(fpr, tpr, label=f"{name} AUROC {roc_auc_score(y, p):.3f}".strip())
     ax.plot([0, 1], [0, 1], color="0.7", lw=0.8, ls="--")
-    ax.set(xlabel="false positive rate (1 - specificity)", ylabel="true positive rate (sensitivity)",
-           title=title, xlim=(0, 1), ylim=(0, 1.01))
+    ax.set(
+        xlabel="false positive rate (1 - specificity)",
+        ylabel="true positive rate (sensitivity)",
+        title=title,
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+    )
     ax.legend(loc="lower right", fontsize=8)
     return _save(fig, path)
 
@@ -183,11 +188,16 @@ def save_pr_curve(
     fig, ax = _figure()
     for name, (y, p) in _curves(curves).items():
         precision, recall, _ = precision_recall_curve(y, p)
-        ax.step(recall, precision, where="post",
-                label=f"{name} AUPRC {average_precision_score(y, p):.3f}".strip())
+        ax.step(
+            recall,
+            precision,
+            where="post",
+            label=f"{name} AUPRC {average_precision_score(y, p):.3f}".strip(),
+        )
         ax.axhline(y.mean(), color="0.7", lw=0.8, ls="--")
-    ax.set(xlabel="recall (sensitivity)", ylabel="precision", title=title,
-           xlim=(0, 1), ylim=(0, 1.01))
+    ax.set(
+        xlabel="recall (sensitivity)", ylabel="precision", title=title, xlim=(0, 1), ylim=(0, 1.01)
+    )
     ax.legend(loc="lower left", fontsize=8)
     return _save(fig, path)
 

@@ -92,8 +92,12 @@ def build_model(
 
     def conv(units: int, padding: str, label: str) -> layers.Layer:
         return layers.Conv2D(
-            units, 3, padding=padding, activation="relu",
-            kernel_initializer=init(seed=next(seeds)), name=label,
+            units,
+            3,
+            padding=padding,
+            activation="relu",
+            kernel_initializer=init(seed=next(seeds)),
+            name=label,
         )
 
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")

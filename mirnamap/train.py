@@ -75,7 +75,10 @@ def balanced_class_weight(labels: Labels) -> dict[int, float]:
     """
     labels = np.asarray(labels)
     classes, counts = np.unique(labels, return_counts=True)
-    return {int(c): float(labels.size / (classes.size * n)) for c, n in zip(classes, counts, strict=True)}
+    return {
+        int(c): float(labels.size / (classes.size * n))
+        for c, n in zip(classes, counts, strict=True)
+    }
 
 
 def _check_labels(labels: Labels, n_images: int, n_classes: int, what: str) -> np.ndarray:

@@ -10,13 +10,16 @@ import pytest
 
 pytest.importorskip("keras")
 
-from mirnamap.cli import main  # noqa: E402
-from mirnamap.encode import encode_folds  # noqa: E402
-from mirnamap.fold import fold  # noqa: E402
-from mirnamap.model import build_model, load_model, predict_proba, save_model  # noqa: E402
+from mirnamap.cli import main
+from mirnamap.encode import encode_folds
+from mirnamap.fold import fold
+from mirnamap.model import build_model, load_model, predict_proba, save_model
 
 RECORDS = [
-    ("hsa-let-7a-1", "UGGGAUGAGGUAGUAGGUUGUAUAGUUUUAGGGUCACACCCACCACUGGGAGAUAACUAUACAAUCUACUGUCUUUCCUA"),
+    (
+        "hsa-let-7a-1",
+        "UGGGAUGAGGUAGUAGGUUGUAUAGUUUUAGGGUCACACCCACCACUGGGAGAUAACUAUACAAUCUACUGUCUUUCCUA",
+    ),
     ("bad", "ACGUNACGU"),
     ("stemless", "AAAAAAAAAA"),
     ("hsa-mir-21", "UGUCGGGUAGCUUAUCAGACUGAUGUUGACUGUUGAAUCUCAUGGCAACACCAGUCGAUGGGCUGUCUGACA"),
@@ -64,8 +67,12 @@ def test_predict_fasta_every_record_in_order(fasta, tiny_model, tmp_path, capsys
 def test_predict_labelled_npz_adds_label_column(tiny_model, tmp_path, capsys):
     rng = np.random.default_rng(0)
     archive = tmp_path / "set.npz"
-    np.savez(archive, images=rng.integers(0, 256, (6, 25, 100, 3), dtype=np.uint8),
-             labels=np.array([0, 1, 0, 1, 1, 0], dtype=np.int8), names=np.array(list("abcdef")))
+    np.savez(
+        archive,
+        images=rng.integers(0, 256, (6, 25, 100, 3), dtype=np.uint8),
+        labels=np.array([0, 1, 0, 1, 1, 0], dtype=np.int8),
+        names=np.array(list("abcdef")),
+    )
     out = tmp_path / "pred.tsv"
     assert main(["predict", str(archive), "--model", str(tiny_model), "-o", str(out)]) == 0
     rows = _read(out)
@@ -91,8 +98,19 @@ def test_predict_bad_model_file_exits_2(fasta, tmp_path, content, capsys):
 
 
 def test_predict_missing_model_and_input(fasta, tmp_path, capsys):
-    assert main(["predict", str(fasta), "--model", str(tmp_path / "no.keras"), "-o",
-                 str(tmp_path / "p.tsv")]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                str(fasta),
+                "--model",
+                str(tmp_path / "no.keras"),
+                "-o",
+                str(tmp_path / "p.tsv"),
+            ]
+        )
+        == 2
+    )
     assert "no such model file" in capsys.readouterr().err
     assert main(["predict", str(tmp_path / "no.fa"), "-o", str(tmp_path / "p.tsv")]) == 2
 
@@ -106,8 +124,22 @@ def test_train_npz_writes_model_metrics_and_curve(tmp_path):
     archive = tmp_path / "train.npz"
     np.savez(archive, images=images, labels=labels)
     model_path = tmp_path / "out" / "m.keras"
-    assert main(["train", "--images", str(archive), "-o", str(model_path), "--epochs", "1",
-                 "--validation-fraction", "0.2"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--images",
+                str(archive),
+                "-o",
+                str(model_path),
+                "--epochs",
+                "1",
+                "--validation-fraction",
+                "0.2",
+            ]
+        )
+        == 0
+    )
     assert load_model(model_path).count_params() == build_model().count_params()
     report = json.loads((tmp_path / "out" / "m.metrics.json").read_text())
     assert report["n_train"] == 16 and report["n_validation"] == 4

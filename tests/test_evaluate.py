@@ -87,8 +87,10 @@ def test_curves_are_written_as_png(tmp_path):
     paths = [
         save_roc_curve((y, p), tmp_path / "roc.png"),
         save_pr_curve({"a": (y, p), "b": (y, 1 - p)}, tmp_path / "deep" / "pr.png"),
-        save_learning_curve({"loss": [1.0, 0.5], "accuracy": [0.5, 0.8], "val_loss": [0.9, 0.6]},
-                            tmp_path / "curve.png"),
+        save_learning_curve(
+            {"loss": [1.0, 0.5], "accuracy": [0.5, 0.8], "val_loss": [0.9, 0.6]},
+            tmp_path / "curve.png",
+        ),
     ]
     for path in paths:
         with Image.open(path) as image:

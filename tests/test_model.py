@@ -46,7 +46,9 @@ def test_published_architecture():
 def test_same_seed_same_weights_other_seed_other_weights():
     a, b, c = _tiny(3), _tiny(3), _tiny(4)
     assert all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights(), strict=True))
-    assert not all(np.array_equal(x, y) for x, y in zip(a.get_weights(), c.get_weights(), strict=True))
+    assert not all(
+        np.array_equal(x, y) for x, y in zip(a.get_weights(), c.get_weights(), strict=True)
+    )
 
 
 def test_save_load_round_trip_gives_same_predictions(tmp_path):
@@ -87,7 +89,7 @@ def test_missing_model_file(tmp_path):
 def test_garbage_model_file(tmp_path):
     path = tmp_path / "garbage.keras"
     path.write_bytes(np.random.default_rng(0).bytes(1000))
-    with pytest.raises(ValueError, match="garbage.keras.*not a Keras model file"):
+    with pytest.raises(ValueError, match=r"garbage\.keras.*not a Keras model file"):
         load_model(path)
 
 
@@ -95,7 +97,7 @@ def test_truncated_model_file(tmp_path):
     save_model(_tiny(), tmp_path / "m.keras")
     data = (tmp_path / "m.keras").read_bytes()
     (tmp_path / "cut.keras").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match="cut.keras"):
+    with pytest.raises(ValueError, match=r"cut\.keras"):
         load_model(tmp_path / "cut.keras")
 
 
@@ -103,7 +105,7 @@ def test_zip_that_is_not_a_model(tmp_path):
     path = tmp_path / "other.keras"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("readme.txt", "hello")
-    with pytest.raises(ValueError, match="other.keras.*not a readable Keras model"):
+    with pytest.raises(ValueError, match=r"other\.keras.*not a readable Keras model"):
         load_model(path)
 
 
@@ -111,7 +113,7 @@ def test_model_of_another_architecture(tmp_path):
     inputs = keras.Input(shape=(10,))
     other = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
     other.save(tmp_path / "other.keras")
-    with pytest.raises(ValueError, match="not a DeepMir model.*input"):
+    with pytest.raises(ValueError, match=r"not a DeepMir model.*input"):
         load_model(tmp_path / "other.keras")
 
 

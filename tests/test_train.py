@@ -33,26 +33,53 @@ def _same(a: keras.Model, b: keras.Model) -> bool:
 def test_same_seed_gives_same_model_and_losses_other_seed_or_weights_do_not():
     images, labels = _separable(24)
     runs = [
-        train(images, labels, validation=(images[:6], labels[:6]), epochs=2, batch_size=8,
-              seed=7, model=_tiny(), verbose=False)
+        train(
+            images,
+            labels,
+            validation=(images[:6], labels[:6]),
+            epochs=2,
+            batch_size=8,
+            seed=7,
+            model=_tiny(),
+            verbose=False,
+        )
         for _ in range(2)
     ]
     assert _same(runs[0].model, runs[1].model)
     assert runs[0].history["loss"] == runs[1].history["loss"]
     other = train(images, labels, epochs=2, batch_size=8, seed=8, model=_tiny(), verbose=False)
     assert not _same(runs[0].model, other.model)
-    weighted = train(images, labels, validation=(images[:6], labels[:6]), epochs=2, batch_size=8,
-                     seed=7, model=_tiny(), class_weight={0: 1.0, 1: 5.0}, verbose=False)
+    weighted = train(
+        images,
+        labels,
+        validation=(images[:6], labels[:6]),
+        epochs=2,
+        batch_size=8,
+        seed=7,
+        model=_tiny(),
+        class_weight={0: 1.0, 1: 5.0},
+        verbose=False,
+    )
     assert not _same(runs[0].model, weighted.model)
 
 
 def test_learns_a_separable_task_and_reports_history():
     images, labels = _separable(64)
     # Without dropout, so that a few epochs of a tiny network suffice.
-    start = build_model(filters=(8, 8, 8), dense_units=16, conv_dropout=0.0, dense_dropout=0.0,
-                        seed=0)
-    result = train(images, labels, validation=(images[:16], labels[:16]), epochs=10,
-                   batch_size=16, learning_rate=1e-2, seed=0, model=start, verbose=False)
+    start = build_model(
+        filters=(8, 8, 8), dense_units=16, conv_dropout=0.0, dense_dropout=0.0, seed=0
+    )
+    result = train(
+        images,
+        labels,
+        validation=(images[:16], labels[:16]),
+        epochs=10,
+        batch_size=16,
+        learning_rate=1e-2,
+        seed=0,
+        model=start,
+        verbose=False,
+    )
     assert set(result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
     assert all(len(v) == 10 for v in result.history.values())
     assert result.history["loss"][-1] < result.history["loss"][0]
@@ -72,8 +99,18 @@ def test_callers_model_is_not_changed():
 
 def test_early_stopping_keeps_best_epoch():
     images, labels = _separable(32)
-    result = train(images, labels, validation=(images[:8], labels[:8]), epochs=6, batch_size=8,
-                   learning_rate=5e-2, early_stopping=1, seed=0, model=_tiny(), verbose=False)
+    result = train(
+        images,
+        labels,
+        validation=(images[:8], labels[:8]),
+        epochs=6,
+        batch_size=8,
+        learning_rate=5e-2,
+        early_stopping=1,
+        seed=0,
+        model=_tiny(),
+        verbose=False,
+    )
     n = len(result.history["val_loss"])
     assert 2 <= n <= 6
     best = min(result.history["val_loss"])
