@@ -131,7 +131,9 @@ def test_grad_cam_matches_tf_keras_vis(model: keras.Model, x: np.ndarray) -> Non
 # --------------------------------------------------------------------------------------
 
 
-def xplique_map(method: str, model: keras.Model, images: np.ndarray, **options: object) -> np.ndarray:
+def xplique_map(
+    method: str, model: keras.Model, images: np.ndarray, **options: object
+) -> np.ndarray:
     attributions = pytest.importorskip("xplique.attributions")
     one_hot = np.eye(2, dtype=np.float32)[TARGETS]
     explainer = getattr(attributions, method)(cut(model), batch_size=16, **options)

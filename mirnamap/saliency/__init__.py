@@ -58,8 +58,8 @@ __all__ = [
 
 #: The project's headline method.
 DEFAULT_METHOD = "smoothgrad_guided_backprop"
-#: Images per chunk of :func:`explain` (one step of its progress bar).
-CHUNK_SIZE = 256
+#: Smallest number of images per chunk of :func:`explain` (one step of its progress bar).
+CHUNK_SIZE = 64
 
 
 def list_backends() -> list[str]:
@@ -101,7 +101,7 @@ def explain(
     batch_size: int = BATCH_SIZE,
     seed: int = 0,
     progress: bool | None = None,
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int | None = None,
     **params: Any,
 ) -> Maps:
     """Saliency maps of ``model``'s target logit for every image.
@@ -125,7 +125,8 @@ def explain(
         Show a progress bar over chunks. Default is None: shown when there is more than
         one chunk.
     chunk_size : int, optional
-        Images per chunk. Default is 256. Never changes the result.
+        Images per chunk. Default is None: ``max(batch_size, 64)`` (with SmoothGrad's 50
+        samples, 3,200 passes per step of the progress bar). Never changes the result.
     **params
         Options of the backend (see its docstring, e.g. ``n_samples``, ``steps``).
 
@@ -136,7 +137,9 @@ def explain(
     """
     backend = get_backend(method)
     batch_size = check_batch_size(batch_size)
-    chunk_size = max(check_batch_size(chunk_size), 1)
+    chunk_size = max(batch_size, CHUNK_SIZE) if chunk_size is None else check_batch_size(
+        chunk_size
+    )
     x = as_images(model, images)
     targets = resolve_targets(model, x, target, batch_size)
     starts = range(0, len(x), chunk_size)

@@ -137,7 +137,8 @@ def registered() -> dict[str, tuple[Backend, BackendInfo]]:
 def backend_info(name: str) -> BackendInfo:
     """Family, passes per map, baseline and reference of the backend ``name``."""
     if name not in _REGISTRY:
-        raise ValueError(f"unknown saliency backend {name!r}; known: {', '.join(sorted(_REGISTRY))}")
+        known = ", ".join(sorted(_REGISTRY))
+        raise ValueError(f"unknown saliency backend {name!r}; known: {known}")
     return _REGISTRY[name][1]
 
 
@@ -217,7 +218,9 @@ def as_targets(target: int | npt.ArrayLike, n_images: int, n_classes: int) -> np
     if array.ndim == 0:
         array = np.full(n_images, int(array))
     if array.shape != (n_images,):
-        raise ValueError(f"target has shape {array.shape}; expected one class per image ({n_images},)")
+        raise ValueError(
+            f"target has shape {array.shape}; expected one class per image ({n_images},)"
+        )
     bad = (array < 0) | (array >= n_classes)
     if bad.any():
         first = int(np.argmax(bad))

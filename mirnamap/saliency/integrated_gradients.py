@@ -106,7 +106,9 @@ def make_baseline(
             return np.zeros_like(images)
         if baseline == "blurred":
             return gaussian_filter(images, sigma=(0, blur_sigma, blur_sigma, 0)).astype(np.float32)
-        raise ValueError(f"unknown baseline {baseline!r}; known: white, black, blurred, or an array")
+        raise ValueError(
+            f"unknown baseline {baseline!r}; known: white, black, blurred, or an array"
+        )
     array = np.asarray(baseline, dtype=np.float32)
     try:
         return np.broadcast_to(array, images.shape).astype(np.float32)

@@ -99,7 +99,7 @@ def shap_values(
     engine = _explainer(model, np.ascontiguousarray(reference), explainer, batch_size)
     out = np.empty(x.shape, np.float32)
     # shap draws from NumPy's global generator; leave the caller's stream as it was.
-    state = np.random.get_state()
+    state = np.random.get_state()  # noqa: NPY002
     try:
         for index in range(len(x)):
             ranks = targets[index : index + 1, None]
@@ -118,5 +118,5 @@ def shap_values(
                 values = np.asarray(values)[..., int(targets[index])]
             out[index] = np.asarray(values, np.float32).reshape(x.shape[1:])
     finally:
-        np.random.set_state(state)
+        np.random.set_state(state)  # noqa: NPY002
     return reduce_channels(out, reduce)
