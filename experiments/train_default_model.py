@@ -74,9 +74,15 @@ def main() -> None:
 
         best = np.inf
         if initial is not None:
+            # The weighted validation loss, as mirnamap.train reports it (class weights).
+            from mirnamap.train import balanced_class_weight
+
+            weight = balanced_class_weight(data.labels[fit])
+            y = data.labels[val]
             p = predict_proba(initial, data.images[val])
-            p = np.clip(np.where(data.labels[val] == 1, p, 1 - p), 1e-7, 1)
-            best = float(-np.log(p).mean())
+            p = np.clip(np.where(y == 1, p, 1 - p), 1e-7, 1)
+            w = np.array([weight[int(v)] for v in y])
+            best = float((-np.log(p) * w).mean())
             print(f"starting from {args.init}: val_loss {best:.4f}", flush=True)
 
         def on_epoch_end(self, epoch, logs=None):
@@ -140,9 +146,9 @@ def main() -> None:
         "init": str(args.init) if args.init else None,
         "init_note": (
             f"Started from `{args.init}`, the best epoch of an earlier run of this script "
-            "(learning rate 1e-3, seed 0, early stopping with patience 3 ended it after 5 "
-            "epochs, best epoch 2, while the training loss still fell), so this model has "
-            "seen 2 + this run's epochs."
+            "(learning rate 1e-3, seed 0, early stopping with patience 3 on the unweighted "
+            "validation loss ended it after 5 epochs, best epoch 2, while the training loss "
+            "still fell), so this model has seen 2 + this run's epochs."
         )
         if args.init
         else "",

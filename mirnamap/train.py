@@ -92,11 +92,18 @@ def _check_labels(labels: Labels, n_images: int, n_classes: int, what: str) -> n
     return labels.astype(np.int32)
 
 
-def _dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int | None):
+def _dataset(
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    seed: int | None,
+    weights: np.ndarray | None = None,
+):
     """A tf.data pipeline: uint8 images kept as they are, shuffled if seeded, prefetched."""
     import tensorflow as tf
 
-    data = tf.data.Dataset.from_tensor_slices((images, labels))
+    parts = (images, labels) if weights is None else (images, labels, weights)
+    data = tf.data.Dataset.from_tensor_slices(parts)
     if seed is not None:
         data = data.shuffle(images.shape[0], seed=seed, reshuffle_each_iteration=True)
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
@@ -172,8 +179,9 @@ def train(
         Adam's learning rate. Default is 1e-3, as published.
     class_weight : dict or "balanced", optional
         Loss weight of each class; ``"balanced"`` weighs each class by ``n / (2 n_c)``
-        (for sets like deepMiRGene human, 863 positives to 7,422 negatives). Default is
-        None: every image weighs the same.
+        (for sets like deepMiRGene human, 863 positives to 7,422 negatives). The validation
+        loss is weighted the same way, so early stopping follows the loss being trained.
+        Default is None: every image weighs the same.
     early_stopping : int, optional
         Stop when the validation loss has not improved for this many epochs and keep the
         best epoch's weights. Default is None: train all ``epochs``.
@@ -225,7 +233,17 @@ def train(
         val_images, val_labels = validation
         val_images = check_images(val_images, "validation images")
         val_labels = _check_labels(val_labels, val_images.shape[0], n_classes, "validation set")
-        validation_data = _dataset(val_images, val_labels, max(batch_size, 256), None)
+        # The validation loss is weighted like the training loss: with class weights, an
+        # unweighted loss on an imbalanced set rises as the model learns to call the rare
+        # class, and early stopping would keep the epochs that have not learnt it yet.
+        val_weights = (
+            None
+            if class_weight is None
+            else np.array([class_weight.get(int(y), 1.0) for y in val_labels], dtype=np.float32)
+        )
+        validation_data = _dataset(
+            val_images, val_labels, max(batch_size, 256), None, weights=val_weights
+        )
 
     show = sys.stderr.isatty() if verbose is None else bool(verbose)
     if show:

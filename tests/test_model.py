@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,7 +160,7 @@ def test_bundled_model_separates_example_hairpins():
     assert DEFAULT_MODEL.is_file() and DEFAULT_MODEL.stat().st_size < 5_000_000
     model = load_default_model()
     assert model is not load_default_model()  # a fresh copy each call
-    records = load_fasta(DEFAULT_MODEL.parents[2] / "data" / "examples" / "hairpins.fa")
+    records = load_fasta(Path(__file__).resolve().parents[1] / "data" / "examples" / "hairpins.fa")
     with pytest.warns(UserWarning):
         encoding = encode_folds(fold(records.sequences, ids=records.ids, workers=1))
     p = predict_proba(model, encoding.images)
