@@ -496,7 +496,8 @@ def format_table(result: BenchmarkResult) -> str:
             cells = [_cell(row[m]) + (" (flag)" if m == "sanity" and row["flag_sanity"] else "")
                      for m in METRICS]
             n = len(result.tasks[[t.task for t in result.tasks].index(row["task"])].ids)
-            cells.append(f"{row['seconds'] / max(1, n):.3f}")
+            seconds = row["seconds"]
+            cells.append("-" if np.isnan(seconds) else f"{seconds / max(1, n):.3f}")
         lines.append("| " + " | ".join([row["task"], row["backend"], *cells]) + " |")
     return "\n".join(lines)
 

@@ -30,7 +30,8 @@ class SanityResult(NamedTuple):
     layers : tuple of str
         Layer names in cascade order (top first); step s has layers[: s + 1] randomised.
     correlations : np.ndarray
-        ``float64 (S, N)``: Spearman correlation of ``|maps|`` per step and image.
+        ``float64 (S, N)``: Spearman correlation of ``|maps|`` per step and image (0 where
+        the randomised map is constant).
     """
 
     layers: tuple[str, ...]
@@ -113,5 +114,9 @@ def cascading_randomization(
         _reinitialise(clone.get_layer(name), rng)
         maps = explain(clone, images, method, target, batch_size=batch_size, seed=seed,
                        progress=False, **params)
-        steps.append(spearman(np.abs(reference), np.abs(maps)))
+        rho = spearman(np.abs(reference), np.abs(maps))
+        # A map made constant by the randomisation (Grad-CAM's ReLU zeroes it) has lost
+        # every ranking of the trained map: no rank association, 0 rather than undefined.
+        flat = np.ptp(np.abs(maps).reshape(len(maps), -1), axis=1) == 0
+        steps.append(np.where(flat & np.isnan(rho), 0.0, rho))
     return SanityResult(tuple(names), np.asarray(steps, dtype=np.float64))
