@@ -55,8 +55,15 @@ REDUCED = replace(
     n_faithfulness=24,
     backend_params={
         "shap": {"n_samples": 50},
-        **{name: {"n_samples": 20} for name in
-           ("smoothgrad", "smoothgrad_guided_backprop", "smoothgrad_squared", "vargrad")},
+        **{
+            name: {"n_samples": 20}
+            for name in (
+                "smoothgrad",
+                "smoothgrad_guided_backprop",
+                "smoothgrad_squared",
+                "vargrad",
+            )
+        },
         "integrated_gradients": {"steps": 24},
     },
 )
@@ -77,12 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     for task in config.tasks:
         done.append(run_task(task, config, backends, log=lambda line: print(line, flush=True)))
-        result = BenchmarkResult(replace(config, tasks=tuple(t.task for t in done)), tuple(done), backends)
+        result = BenchmarkResult(
+            replace(config, tasks=tuple(t.task for t in done)), tuple(done), backends
+        )
         paths = write_results(result, args.output)
         (args.output / "run.txt").write_text(
             f"configuration: {'reduced' if args.reduced else 'full'}\n"
             f"tasks finished: {', '.join(t.task for t in done)}\n"
-            f"wall time: {time.perf_counter() - start:.0f} s\n", encoding="utf-8")
+            f"wall time: {time.perf_counter() - start:.0f} s\n",
+            encoding="utf-8",
+        )
         print(f"[{task}] written: {', '.join(p.name for p in paths)}", flush=True)
     return 0
 

@@ -23,7 +23,6 @@ from mirnamap.benchmark.synthetic import TASKS, TaskParams, gc_content, make_dat
 from mirnamap.encode import encode
 from mirnamap.fold import fold
 
-
 # ------------------------------------------------------------------------ generator
 
 
@@ -212,8 +211,10 @@ def test_deletion_area_and_bootstrap():
 
 def _hairpins():
     long_stem = "G" * 104 + "AAAA" + "C" * 104  # 108 columns: 8 fall off the canvas
-    return encode(["GGGAGCAAAGCUCCC", "GGAUCCAAAAGGAUCCAAU", long_stem],
-                  ["(((((.....)))))", "(((((.......)))))..", "(" * 104 + "...." + ")" * 104])
+    return encode(
+        ["GGGAGCAAAGCUCCC", "GGAUCCAAAAGGAUCCAAU", long_stem],
+        ["(((((.....)))))", "(((((.......)))))..", "(" * 104 + "...." + ")" * 104],
+    )
 
 
 def test_adapted_truth_counts_pixels_and_drops_unpainted_nucleotides():
@@ -306,16 +307,47 @@ def test_cli_benchmark_end_to_end(tmp_path):
     from mirnamap.cli import main
 
     out = tmp_path / "bench"
-    status = main([
-        "benchmark", "-o", str(out), "--pairs", "16", "--epochs", "2", "--filters", "4,4,4",
-        "--dense-units", "8", "--explain", "4", "--sanity", "2", "--faithfulness", "2",
-        "--samples", "2", "--backends", "gradient,smoothgrad", "--min-auroc", "0",
-        "--workers", "1",
-    ])
+    status = main(
+        [
+            "benchmark",
+            "-o",
+            str(out),
+            "--pairs",
+            "16",
+            "--epochs",
+            "2",
+            "--filters",
+            "4,4,4",
+            "--dense-units",
+            "8",
+            "--explain",
+            "4",
+            "--sanity",
+            "2",
+            "--faithfulness",
+            "2",
+            "--samples",
+            "2",
+            "--backends",
+            "gradient,smoothgrad",
+            "--min-auroc",
+            "0",
+            "--workers",
+            "1",
+        ]
+    )
     assert status == 0
-    for name in ("results.tsv", "results.md", "per_sequence.tsv", "sanity.tsv",
-                 "deletion.tsv", "config.json", "metrics_motif.png", "sanity_motif.png",
-                 "deletion_motif.png"):
+    for name in (
+        "results.tsv",
+        "results.md",
+        "per_sequence.tsv",
+        "sanity.tsv",
+        "deletion.tsv",
+        "config.json",
+        "metrics_motif.png",
+        "sanity_motif.png",
+        "deletion_motif.png",
+    ):
         assert (out / name).stat().st_size > 0
     rows = (out / "results.tsv").read_text().splitlines()
     backends = [r.split("\t")[1] for r in rows[1:]]
@@ -329,11 +361,33 @@ def test_cli_benchmark_end_to_end(tmp_path):
 def test_cli_benchmark_withholds_metrics_of_a_weak_model(tmp_path, capsys):
     from mirnamap.cli import main
 
-    status = main([
-        "benchmark", "-o", str(tmp_path), "--pairs", "8", "--epochs", "1", "--filters", "4,4,4",
-        "--dense-units", "8", "--explain", "2", "--sanity", "0", "--faithfulness", "0",
-        "--backends", "gradient", "--min-auroc", "1.01", "--workers", "1",
-    ])
+    status = main(
+        [
+            "benchmark",
+            "-o",
+            str(tmp_path),
+            "--pairs",
+            "8",
+            "--epochs",
+            "1",
+            "--filters",
+            "4,4,4",
+            "--dense-units",
+            "8",
+            "--explain",
+            "2",
+            "--sanity",
+            "0",
+            "--faithfulness",
+            "0",
+            "--backends",
+            "gradient",
+            "--min-auroc",
+            "1.01",
+            "--workers",
+            "1",
+        ]
+    )
     assert status == 1
     assert "withheld" in (tmp_path / "results.md").read_text()
     assert main(["benchmark", "-o", str(tmp_path), "--backends", "nope"]) == 2

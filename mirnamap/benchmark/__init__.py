@@ -63,8 +63,19 @@ __all__ = [
 ]
 
 #: Metric columns of the results table, in order.
-METRICS = ("auroc", "auprc", "top_k", "mass", "pointing", "cos_raw", "cos_adapted",
-           "distractor", "sanity", "del_salient", "del_random")
+METRICS = (
+    "auroc",
+    "auprc",
+    "top_k",
+    "mass",
+    "pointing",
+    "cos_raw",
+    "cos_adapted",
+    "distractor",
+    "sanity",
+    "del_salient",
+    "del_random",
+)
 # Per-hairpin metrics from the maps (the rest come from the sanity and deletion runs).
 _MAP_METRICS = METRICS[:8]
 #: Reference rows scored like backends, without a model: a map of ones (each nucleotide
@@ -147,9 +158,14 @@ class BenchmarkConfig:
         if unknown or not self.tasks:
             raise ValueError(f"unknown or no tasks {unknown}; known: {', '.join(TASKS)}")
         if self.n_pairs < 5:
-            raise ValueError(f"n_pairs must be >= 5 (train, validation and test), got {self.n_pairs}")
-        if not (0 < self.test_fraction < 1 and 0 <= self.validation_fraction < 1
-                and self.test_fraction + self.validation_fraction < 1):
+            raise ValueError(
+                f"n_pairs must be >= 5 (train, validation and test), got {self.n_pairs}"
+            )
+        if not (
+            0 < self.test_fraction < 1
+            and 0 <= self.validation_fraction < 1
+            and self.test_fraction + self.validation_fraction < 1
+        ):
             raise ValueError("test_fraction and validation_fraction must be shares summing below 1")
         if self.n_explain < 1:
             raise ValueError(f"n_explain must be >= 1, got {self.n_explain}")
@@ -208,8 +224,12 @@ class BenchmarkResult(NamedTuple):
         used = [b for b in BASELINES if any(b in t.per_sequence for t in self.tasks)]
         for k, task in enumerate(self.tasks):
             for backend in (*self.backends, *used):
-                row: dict[str, Any] = {"task": task.task, "backend": backend,
-                                       "test_auroc": task.test_auroc, "model_ok": task.model_ok}
+                row: dict[str, Any] = {
+                    "task": task.task,
+                    "backend": backend,
+                    "test_auroc": task.test_auroc,
+                    "model_ok": task.model_ok,
+                }
                 values = dict(task.per_sequence.get(backend, {}))
                 if backend in task.sanity:
                     values["sanity"] = task.sanity[backend].final
@@ -218,9 +238,13 @@ class BenchmarkResult(NamedTuple):
                     values["del_random"] = task.deletion[backend].area_random
                 for metric in METRICS:
                     v = values.get(metric)
-                    row[metric] = (metrics.bootstrap_median(v, n_boot=self.config.n_boot,
-                                                            seed=self.config.seed + k)
-                                   if v is not None else (np.nan, np.nan, np.nan))
+                    row[metric] = (
+                        metrics.bootstrap_median(
+                            v, n_boot=self.config.n_boot, seed=self.config.seed + k
+                        )
+                        if v is not None
+                        else (np.nan, np.nan, np.nan)
+                    )
                 sanity = row["sanity"][0]
                 row["flag_sanity"] = bool(sanity > self.config.sanity_threshold)
                 row["seconds"] = task.seconds.get(backend, np.nan)
@@ -231,7 +255,9 @@ class BenchmarkResult(NamedTuple):
 # ---------------------------------------------------------------------------- scoring
 
 
-def adapt_truth(truth: Sequence[np.ndarray], layout: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
+def adapt_truth(
+    truth: Sequence[np.ndarray], layout: np.ndarray, lengths: np.ndarray
+) -> list[np.ndarray]:
     """Pass a per-nucleotide truth through the representation.
 
     The truth is painted onto the pixels of its nucleotides (with the encoder's layout)
@@ -305,13 +331,18 @@ def score_maps(
 
     lengths = np.asarray(lengths, dtype=np.int64)
     width = int(lengths.max()) if len(lengths) else 0
-    magnitude = metrics.pad([np.nan_to_num(s, nan=0.0) for s in project(np.abs(maps), layout, lengths).scores], width=width)
+    magnitude = metrics.pad(
+        [np.nan_to_num(s, nan=0.0) for s in project(np.abs(maps), layout, lengths).scores],
+        width=width,
+    )
     truth_pad = metrics.pad(truth, width=width)
     adapted = metrics.pad(adapt_truth(truth, layout, lengths), width=width)
     n = len(lengths)
     out = {m: np.full(n, np.nan) for m in _MAP_METRICS}
     if signed:
-        values = metrics.pad([np.nan_to_num(s, nan=0.0) for s in project(maps, layout, lengths).scores], width=width)
+        values = metrics.pad(
+            [np.nan_to_num(s, nan=0.0) for s in project(maps, layout, lengths).scores], width=width
+        )
         out["cos_raw"] = metrics.cosine(values, truth_pad)
         out["cos_adapted"] = metrics.cosine(values, adapted)
         return out
@@ -326,7 +357,9 @@ def score_maps(
     if distractor is not None:
         distract = np.nan_to_num(metrics.pad(distractor, width=width, fill=0.0)) > 0
         with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(distract, np.nan_to_num(magnitude), 0).sum(1) / np.nansum(magnitude, axis=1)
+            share = np.where(distract, np.nan_to_num(magnitude), 0).sum(1) / np.nansum(
+                magnitude, axis=1
+            )
         out["distractor"] = np.where(distract.any(axis=1), share, np.nan)
     return out
 
@@ -334,12 +367,16 @@ def score_maps(
 # ---------------------------------------------------------------------------- running
 
 
-def _split(data: SyntheticSet, config: BenchmarkConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _split(
+    data: SyntheticSet, config: BenchmarkConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train, validation and test indices; twins stay together."""
     rng = np.random.default_rng(config.seed)
     groups = rng.permutation(np.unique(data.group))
     n_test = max(1, round(len(groups) * config.test_fraction))
-    n_val = max(1, round(len(groups) * config.validation_fraction)) if config.validation_fraction else 0
+    n_val = (
+        max(1, round(len(groups) * config.validation_fraction)) if config.validation_fraction else 0
+    )
     test_g, val_g = groups[:n_test], groups[n_test : n_test + n_val]
     test = np.flatnonzero(np.isin(data.group, test_g))
     val = np.flatnonzero(np.isin(data.group, val_g))
@@ -347,16 +384,25 @@ def _split(data: SyntheticSet, config: BenchmarkConfig) -> tuple[np.ndarray, np.
     return train, val, test
 
 
-def _train(images: np.ndarray, labels: np.ndarray, val: tuple | None, config: BenchmarkConfig) -> tuple[keras.Model, dict]:
+def _train(
+    images: np.ndarray, labels: np.ndarray, val: tuple | None, config: BenchmarkConfig
+) -> tuple[keras.Model, dict]:
     from mirnamap.model import build_model
     from mirnamap.train import train
 
     model = build_model(filters=config.filters, dense_units=config.dense_units, seed=config.seed)
     result = train(
-        images, labels, validation=val, epochs=config.epochs, batch_size=config.batch_size,
-        learning_rate=config.learning_rate, class_weight="balanced",
+        images,
+        labels,
+        validation=val,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        class_weight="balanced",
         early_stopping=config.early_stopping if val is not None else None,
-        seed=config.seed, model=model, verbose=False,
+        seed=config.seed,
+        model=model,
+        verbose=False,
     )
     return result.model, result.history
 
@@ -377,25 +423,38 @@ def run_task(
 
     seed = config.seed
     start = time.perf_counter()
-    data = make_dataset(task, config.n_pairs, params=config.params, seed=seed, workers=config.workers)
+    data = make_dataset(
+        task, config.n_pairs, params=config.params, seed=seed, workers=config.workers
+    )
     encoding = encode(data.sequences, data.structures, ids=data.ids, strict=True)
-    log(f"[{task}] {len(data)} hairpins ({data.describe()['acceptance']:.0%} of designs folded "
-        f"as designed) in {time.perf_counter() - start:.0f} s")
+    log(
+        f"[{task}] {len(data)} hairpins ({data.describe()['acceptance']:.0%} of designs folded "
+        f"as designed) in {time.perf_counter() - start:.0f} s"
+    )
     train_i, val_i, test_i = _split(data, config)
     images = encoding.images
     val = (images[val_i], data.labels[val_i]) if len(val_i) else None
     start = time.perf_counter()
     model, history = _train(images[train_i], data.labels[train_i], val, config)
     probabilities = predict_proba(model, images[test_i])
-    test_auroc = float(metrics.auroc(probabilities[None, :].astype(np.float64),
-                                     data.labels[test_i][None, :] == 1)[0])
+    test_auroc = float(
+        metrics.auroc(probabilities[None, :].astype(np.float64), data.labels[test_i][None, :] == 1)[
+            0
+        ]
+    )
     if task == "additive":  # the regression target itself: rank correlation with P(class 1)
-        history = {**history, "test_spearman_target": float(
-            metrics.spearman(probabilities[None, :], data.target[test_i][None, :])[0])}
+        history = {
+            **history,
+            "test_spearman_target": float(
+                metrics.spearman(probabilities[None, :], data.target[test_i][None, :])[0]
+            ),
+        }
     model_ok = test_auroc >= config.min_auroc
-    log(f"[{task}] trained {len(history.get('loss', []))} epochs in {time.perf_counter() - start:.0f} s:"
-        f" test AUROC {test_auroc:.3f}" + ("" if model_ok else
-        f" < {config.min_auroc}: explanation metrics withheld"))
+    log(
+        f"[{task}] trained {len(history.get('loss', []))} epochs in "
+        f"{time.perf_counter() - start:.0f} s: test AUROC {test_auroc:.3f}"
+        + ("" if model_ok else f" < {config.min_auroc}: explanation metrics withheld")
+    )
     if not model_ok:
         return TaskResult(task, data.describe(), test_auroc, False, history, {}, {}, {}, {}, ())
 
@@ -415,41 +474,84 @@ def run_task(
         "baseline_random": rng.standard_normal(layout.shape).astype(np.float32),
     }
     for name, maps in references.items():
-        per_sequence[name] = score_maps(maps, layout, lengths, truth,
-                                        signed=task == "additive", distractor=distractor)
+        per_sequence[name] = score_maps(
+            maps, layout, lengths, truth, signed=task == "additive", distractor=distractor
+        )
     for backend in backends:
         options = config.backend_params.get(backend, {})
         start = time.perf_counter()
-        maps = explain(model, x, backend, 1, batch_size=config.batch_size_explain, seed=seed,
-                       progress=False, **options)
+        maps = explain(
+            model,
+            x,
+            backend,
+            1,
+            batch_size=config.batch_size_explain,
+            seed=seed,
+            progress=False,
+            **options,
+        )
         seconds[backend] = time.perf_counter() - start
-        per_sequence[backend] = score_maps(maps, layout, lengths, truth,
-                                           signed=task == "additive", distractor=distractor)
+        per_sequence[backend] = score_maps(
+            maps, layout, lengths, truth, signed=task == "additive", distractor=distractor
+        )
         if config.n_sanity:
             k = min(config.n_sanity, len(chosen))
             sanity[backend] = cascading_randomization(
-                model, x[:k], backend, 1, reference=maps[:k], seed=seed,
-                batch_size=config.batch_size_explain, **options)
+                model,
+                x[:k],
+                backend,
+                1,
+                reference=maps[:k],
+                seed=seed,
+                batch_size=config.batch_size_explain,
+                **options,
+            )
         if config.n_faithfulness:
             from mirnamap.project import project
 
             k = min(config.n_faithfulness, len(chosen))
             scores = project(np.abs(maps[:k]), layout[:k], lengths[:k]).scores
             deletion[backend] = deletion_curves(
-                model, [data.sequences[i] for i in chosen[:k]], scores, target=1,
-                steps=config.deletion_steps, seed=seed, workers=config.workers)
-        shown = {m: float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
-                 for m, v in per_sequence[backend].items()}
-        log(f"[{task}] {backend}: {seconds[backend]:.1f} s, auroc {shown['auroc']:.3f}, "
+                model,
+                [data.sequences[i] for i in chosen[:k]],
+                scores,
+                target=1,
+                steps=config.deletion_steps,
+                seed=seed,
+                workers=config.workers,
+            )
+        shown = {
+            m: float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
+            for m, v in per_sequence[backend].items()
+        }
+        log(
+            f"[{task}] {backend}: {seconds[backend]:.1f} s, auroc {shown['auroc']:.3f}, "
             f"cos_adapted {shown['cos_adapted']:.3f}"
             + (f", sanity {np.nanmedian(sanity[backend].final):.2f}" if backend in sanity else "")
-            + (f", deletion {np.nanmedian(deletion[backend].area_salient):.3f} vs random "
-               f"{np.nanmedian(deletion[backend].area_random):.3f}" if backend in deletion else ""))
-    return TaskResult(task, data.describe(), test_auroc, True, history, per_sequence, sanity,
-                      deletion, seconds, tuple(data.ids[i] for i in chosen))
+            + (
+                f", deletion {np.nanmedian(deletion[backend].area_salient):.3f} vs random "
+                f"{np.nanmedian(deletion[backend].area_random):.3f}"
+                if backend in deletion
+                else ""
+            )
+        )
+    return TaskResult(
+        task,
+        data.describe(),
+        test_auroc,
+        True,
+        history,
+        per_sequence,
+        sanity,
+        deletion,
+        seconds,
+        tuple(data.ids[i] for i in chosen),
+    )
 
 
-def run_benchmark(config: BenchmarkConfig, *, log: Callable[[str], None] = print) -> BenchmarkResult:
+def run_benchmark(
+    config: BenchmarkConfig, *, log: Callable[[str], None] = print
+) -> BenchmarkResult:
     """Run every task of ``config`` with every backend.
 
     Parameters
@@ -490,11 +592,14 @@ def format_table(result: BenchmarkResult) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in result.summary():
         if not row["model_ok"]:
-            cells = [f"withheld: model test AUROC {row['test_auroc']:.3f} < "
-                     f"{result.config.min_auroc}"] + [""] * (len(METRICS))
+            cells = [
+                f"withheld: model test AUROC {row['test_auroc']:.3f} < {result.config.min_auroc}"
+            ] + [""] * (len(METRICS))
         else:
-            cells = [_cell(row[m]) + (" (flag)" if m == "sanity" and row["flag_sanity"] else "")
-                     for m in METRICS]
+            cells = [
+                _cell(row[m]) + (" (flag)" if m == "sanity" and row["flag_sanity"] else "")
+                for m in METRICS
+            ]
             n = len(result.tasks[[t.task for t in result.tasks].index(row["task"])].ids)
             seconds = row["seconds"]
             cells.append("-" if np.isnan(seconds) else f"{seconds / max(1, n):.3f}")
@@ -524,17 +629,23 @@ def write_results(result: BenchmarkResult, folder: str | Path) -> list[Path]:
     path = folder / "results.tsv"
     with open(path, "w", encoding="utf-8") as handle:
         columns = ["task", "backend", "test_auroc", "model_ok", "flag_sanity", "seconds"]
-        handle.write("\t".join(columns + [f"{m}_{p}" for m in METRICS for p in ("median", "low", "high")]) + "\n")
+        handle.write(
+            "\t".join(columns + [f"{m}_{p}" for m in METRICS for p in ("median", "low", "high")])
+            + "\n"
+        )
         for row in rows:
-            values = [str(row[c]) if not isinstance(row[c], float) else f"{row[c]:.4f}" for c in columns]
+            values = [
+                str(row[c]) if not isinstance(row[c], float) else f"{row[c]:.4f}" for c in columns
+            ]
             values += [f"{v:.4f}" for m in METRICS for v in row[m]]
             handle.write("\t".join(values) + "\n")
     written.append(path)
     path = folder / "results.md"
     tasks_line = "; ".join(
-        f"{t.task}: {t.data['n']} hairpins, test AUROC {t.test_auroc:.3f}" + (
-            f", {len(t.ids)} explained" if t.model_ok else " (below the bar: withheld)")
-        for t in result.tasks)
+        f"{t.task}: {t.data['n']} hairpins, test AUROC {t.test_auroc:.3f}"
+        + (f", {len(t.ids)} explained" if t.model_ok else " (below the bar: withheld)")
+        for t in result.tasks
+    )
     path.write_text(f"{tasks_line}\n\n{format_table(result)}\n", encoding="utf-8")
     written.append(path)
     path = folder / "per_sequence.tsv"
@@ -543,8 +654,17 @@ def write_results(result: BenchmarkResult, folder: str | Path) -> list[Path]:
         for task in result.tasks:
             for backend, values in task.per_sequence.items():
                 for i, record in enumerate(task.ids):
-                    handle.write("\t".join([task.task, backend, record,
-                                            *(f"{values[m][i]:.4f}" for m in _MAP_METRICS)]) + "\n")
+                    handle.write(
+                        "\t".join(
+                            [
+                                task.task,
+                                backend,
+                                record,
+                                *(f"{values[m][i]:.4f}" for m in _MAP_METRICS),
+                            ]
+                        )
+                        + "\n"
+                    )
     written.append(path)
     path = folder / "sanity.tsv"
     with open(path, "w", encoding="utf-8") as handle:
@@ -552,8 +672,10 @@ def write_results(result: BenchmarkResult, folder: str | Path) -> list[Path]:
         for task in result.tasks:
             for backend, sanity in task.sanity.items():
                 for s, layer in enumerate(sanity.layers):
-                    handle.write(f"{task.task}\t{backend}\t{s}\t{layer}\t"
-                                 f"{np.nanmedian(sanity.correlations[s]):.4f}\n")
+                    handle.write(
+                        f"{task.task}\t{backend}\t{s}\t{layer}\t"
+                        f"{np.nanmedian(sanity.correlations[s]):.4f}\n"
+                    )
     written.append(path)
     path = folder / "deletion.tsv"
     with open(path, "w", encoding="utf-8") as handle:
@@ -562,15 +684,23 @@ def write_results(result: BenchmarkResult, folder: str | Path) -> list[Path]:
             for backend, d in task.deletion.items():
                 for order, curves in (("salient", d.salient), ("random", d.random)):
                     for s, k in enumerate(d.steps):
-                        handle.write(f"{task.task}\t{backend}\t{order}\t{k}\t"
-                                     f"{np.nanmean(curves[:, s]):.4f}\n")
+                        handle.write(
+                            f"{task.task}\t{backend}\t{order}\t{k}\t"
+                            f"{np.nanmean(curves[:, s]):.4f}\n"
+                        )
     written.append(path)
     path = folder / "config.json"
     config = _config_dict(result.config)
     config["backends_run"] = list(result.backends)
-    config["tasks_run"] = [{**t.data, "test_auroc": t.test_auroc, "model_ok": t.model_ok,
-                            "epochs_trained": len(t.history.get("loss", []))}
-                           for t in result.tasks]
+    config["tasks_run"] = [
+        {
+            **t.data,
+            "test_auroc": t.test_auroc,
+            "model_ok": t.model_ok,
+            "epochs_trained": len(t.history.get("loss", [])),
+        }
+        for t in result.tasks
+    ]
     path.write_text(json.dumps(config, indent=1, default=str) + "\n", encoding="utf-8")
     written.append(path)
     written += _plot(result, rows, folder)
@@ -594,14 +724,20 @@ def _plot(result: BenchmarkResult, rows: list[dict], folder: Path) -> list[Path]
         fig, axes = plt.subplots(2, 4, figsize=(16, 7), sharey=True)
         for ax, metric in zip(axes.ravel(), shown, strict=True):
             med = np.array([r[metric][0] for r in task_rows])
-            err = np.array([[r[metric][0] - r[metric][1], r[metric][2] - r[metric][0]] for r in task_rows]).T
-            ax.barh(np.arange(len(names)), np.nan_to_num(med), xerr=np.nan_to_num(err), color="#4477aa")
+            err = np.array(
+                [[r[metric][0] - r[metric][1], r[metric][2] - r[metric][0]] for r in task_rows]
+            ).T
+            ax.barh(
+                np.arange(len(names)), np.nan_to_num(med), xerr=np.nan_to_num(err), color="#4477aa"
+            )
             ax.set_yticks(np.arange(len(names)), names, fontsize=8)
             ax.set_title(metric)
             ax.set_xlim(0, 1)
             ax.invert_yaxis()
-        fig.suptitle(f"{task.task}: median and 95% bootstrap interval over {len(task.ids)} hairpins "
-                     f"(model test AUROC {task.test_auroc:.3f})")
+        fig.suptitle(
+            f"{task.task}: median and 95% bootstrap interval over {len(task.ids)} hairpins "
+            f"(model test AUROC {task.test_auroc:.3f})"
+        )
         fig.tight_layout()
         path = folder / f"metrics_{task.task}.png"
         fig.savefig(path, dpi=90)
@@ -609,8 +745,15 @@ def _plot(result: BenchmarkResult, rows: list[dict], folder: Path) -> list[Path]
         written.append(path)
         if task.sanity:
             fig, ax = plt.subplots(figsize=(9, 5))
-            for backend, s in task.sanity.items():
-                ax.plot(np.arange(len(s.layers)), np.nanmedian(s.correlations, axis=1), marker="o", label=backend)
+            colours = plt.cm.tab20(np.linspace(0, 1, max(2, len(task.sanity))))
+            for colour, (backend, s) in zip(colours, task.sanity.items(), strict=False):
+                ax.plot(
+                    np.arange(len(s.layers)),
+                    np.nanmedian(s.correlations, axis=1),
+                    marker="o",
+                    label=backend,
+                    color=colour,
+                )
             layers = next(iter(task.sanity.values())).layers
             ax.set_xticks(np.arange(len(layers)), [f"+{n}" for n in layers], rotation=45)
             ax.axhline(result.config.sanity_threshold, color="grey", ls="--", lw=1)
@@ -624,8 +767,11 @@ def _plot(result: BenchmarkResult, rows: list[dict], folder: Path) -> list[Path]
             written.append(path)
         if task.deletion:
             fig, ax = plt.subplots(figsize=(9, 5))
-            for backend, d in task.deletion.items():
-                ax.plot(d.steps, np.nanmean(d.salient, axis=0), marker="o", label=backend)
+            colours = plt.cm.tab20(np.linspace(0, 1, max(2, len(task.deletion))))
+            for colour, (backend, d) in zip(colours, task.deletion.items(), strict=False):
+                ax.plot(
+                    d.steps, np.nanmean(d.salient, axis=0), marker="o", label=backend, color=colour
+                )
             first = next(iter(task.deletion.values()))
             random = np.nanmean(np.stack([d.random for d in task.deletion.values()]), axis=(0, 1))
             ax.plot(first.steps, random, color="black", ls="--", lw=2, label="random (all)")
@@ -644,10 +790,24 @@ def _plot(result: BenchmarkResult, rows: list[dict], folder: Path) -> list[Path]
 def small_config(**changes: Any) -> BenchmarkConfig:
     """A configuration that runs in about a minute on a CPU (for tests and a first look)."""
     base = BenchmarkConfig(
-        n_pairs=60, epochs=3, batch_size=32, early_stopping=None, filters=(8, 8, 8),
-        dense_units=16, n_explain=8, n_sanity=2, n_faithfulness=3, deletion_steps=(0, 1, 2),
-        n_boot=200, backend_params={"smoothgrad": {"n_samples": 4}, "smoothgrad_guided_backprop": {"n_samples": 4},
-                                    "smoothgrad_squared": {"n_samples": 4}, "vargrad": {"n_samples": 4},
-                                    "integrated_gradients": {"steps": 8}, "shap": {"n_samples": 8}},
+        n_pairs=60,
+        epochs=3,
+        batch_size=32,
+        early_stopping=None,
+        filters=(8, 8, 8),
+        dense_units=16,
+        n_explain=8,
+        n_sanity=2,
+        n_faithfulness=3,
+        deletion_steps=(0, 1, 2),
+        n_boot=200,
+        backend_params={
+            "smoothgrad": {"n_samples": 4},
+            "smoothgrad_guided_backprop": {"n_samples": 4},
+            "smoothgrad_squared": {"n_samples": 4},
+            "vargrad": {"n_samples": 4},
+            "integrated_gradients": {"steps": 8},
+            "shap": {"n_samples": 8},
+        },
     )
     return replace(base, **changes)

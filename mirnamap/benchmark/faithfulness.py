@@ -132,8 +132,9 @@ def deletion_mutants(
     mutants: list[str] = []
     for index, (sequence, score) in enumerate(zip(sequences, scores, strict=True)):
         if len(score) != len(sequence):
-            raise ValueError(f"hairpin {index}: scores of length {len(score)} for "
-                             f"{len(sequence)} nt")
+            raise ValueError(
+                f"hairpin {index}: scores of length {len(score)} for {len(sequence)} nt"
+            )
         if max(steps) > len(sequence):
             raise ValueError(f"hairpin {index}: cannot mutate {max(steps)} of {len(sequence)} nt")
         replacements = _replacements(sequence, rng)
@@ -182,7 +183,12 @@ def deletion_curves(
     from mirnamap.model import predict_proba
 
     steps_arr = np.asarray(steps, dtype=np.int64)
-    if steps_arr.ndim != 1 or steps_arr.size < 2 or steps_arr[0] != 0 or (np.diff(steps_arr) <= 0).any():
+    if (
+        steps_arr.ndim != 1
+        or steps_arr.size < 2
+        or steps_arr[0] != 0
+        or (np.diff(steps_arr) <= 0).any()
+    ):
         raise ValueError(f"steps must increase from 0 with >= 2 points, got {list(steps)}")
     if len(sequences) != len(scores):
         raise ValueError(f"got {len(sequences)} sequences but {len(scores)} score arrays")

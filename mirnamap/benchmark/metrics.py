@@ -38,7 +38,9 @@ __all__ = [
 ]
 
 
-def pad(rows: Sequence[npt.ArrayLike], fill: float = np.nan, width: int | None = None) -> np.ndarray:
+def pad(
+    rows: Sequence[npt.ArrayLike], fill: float = np.nan, width: int | None = None
+) -> np.ndarray:
     """Stack 1-D arrays of different lengths into one ``float64 (N, width)`` array.
 
     >>> pad([[1, 2], [3]]).tolist()
@@ -52,7 +54,9 @@ def pad(rows: Sequence[npt.ArrayLike], fill: float = np.nan, width: int | None =
     return out
 
 
-def _check(scores: npt.ArrayLike, truth: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _check(
+    scores: npt.ArrayLike, truth: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scores, truth (as given) and the valid mask, with shapes checked."""
     scores = np.asarray(scores, dtype=np.float64)
     truth = np.asarray(truth)
@@ -138,7 +142,9 @@ def auprc(scores: npt.ArrayLike, truth: npt.ArrayLike) -> np.ndarray:
     return np.where(n_pos[:, 0] > 0, out, np.nan)
 
 
-def top_k_precision(scores: npt.ArrayLike, truth: npt.ArrayLike, k: npt.ArrayLike | None = None) -> np.ndarray:
+def top_k_precision(
+    scores: npt.ArrayLike, truth: npt.ArrayLike, k: npt.ArrayLike | None = None
+) -> np.ndarray:
     """Share of truth among the ``k`` highest scores (expected value over ties).
 
     Parameters
@@ -149,7 +155,11 @@ def top_k_precision(scores: npt.ArrayLike, truth: npt.ArrayLike, k: npt.ArrayLik
     scores, truth, valid = _check(scores, truth)
     truth = truth.astype(bool) & valid
     n_valid = valid.sum(axis=1)
-    k = truth.sum(axis=1) if k is None else np.broadcast_to(np.asarray(k, dtype=np.int64), n_valid.shape)
+    k = (
+        truth.sum(axis=1)
+        if k is None
+        else np.broadcast_to(np.asarray(k, dtype=np.int64), n_valid.shape)
+    )
     k_clipped = np.clip(k, 1, np.maximum(n_valid, 1))
     descending = -np.sort(-np.where(valid, scores, -np.inf), axis=1)
     kth = np.take_along_axis(descending, (k_clipped - 1)[:, None], axis=1)
@@ -266,7 +276,9 @@ def deletion_area(curves: npt.ArrayLike, steps: npt.ArrayLike) -> np.ndarray:
     curves = np.asarray(curves, dtype=np.float64)
     steps = np.asarray(steps, dtype=np.float64)
     if curves.ndim != 2 or curves.shape[1] != steps.shape[0] or steps.shape[0] < 2:
-        raise ValueError(f"curves must be (N, {steps.shape[0]}) with >= 2 steps, got {curves.shape}")
+        raise ValueError(
+            f"curves must be (N, {steps.shape[0]}) with >= 2 steps, got {curves.shape}"
+        )
     if (np.diff(steps) <= 0).any():
         raise ValueError(f"steps must increase, got {steps.tolist()}")
     widths = np.diff(steps)

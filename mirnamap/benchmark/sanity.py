@@ -54,7 +54,9 @@ def _reinitialise(layer: keras.layers.Layer, rng: np.random.Generator) -> None:
     for weight in layer.get_weights():
         if weight.ndim >= 2:
             fan_in = int(np.prod(weight.shape[:-1]))
-            fan_out = int(weight.shape[-1]) * (int(np.prod(weight.shape[:-2])) if weight.ndim > 2 else 1)
+            fan_out = int(weight.shape[-1]) * (
+                int(np.prod(weight.shape[:-2])) if weight.ndim > 2 else 1
+            )
             limit = np.sqrt(6.0 / (fan_in + fan_out))
             new.append(rng.uniform(-limit, limit, size=weight.shape).astype(weight.dtype))
         else:
@@ -103,8 +105,16 @@ def cascading_randomization(
     from mirnamap.saliency import explain
 
     if reference is None:
-        reference = explain(model, images, method, target, batch_size=batch_size, seed=seed,
-                            progress=False, **params)
+        reference = explain(
+            model,
+            images,
+            method,
+            target,
+            batch_size=batch_size,
+            seed=seed,
+            progress=False,
+            **params,
+        )
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
     rng = np.random.default_rng(seed)
@@ -112,8 +122,16 @@ def cascading_randomization(
     steps = []
     for name in names:
         _reinitialise(clone.get_layer(name), rng)
-        maps = explain(clone, images, method, target, batch_size=batch_size, seed=seed,
-                       progress=False, **params)
+        maps = explain(
+            clone,
+            images,
+            method,
+            target,
+            batch_size=batch_size,
+            seed=seed,
+            progress=False,
+            **params,
+        )
         rho = spearman(np.abs(reference), np.abs(maps))
         # A map made constant by the randomisation (Grad-CAM's ReLU zeroes it) has lost
         # every ranking of the trained map: no rank association, 0 rather than undefined.

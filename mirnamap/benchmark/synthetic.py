@@ -41,7 +41,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -127,11 +127,20 @@ class TaskParams:
 
     def check(self) -> TaskParams:
         """Raise ValueError naming the first parameter that makes no sense."""
-        for name in ("stem_pairs", "loop_length", "tail_length", "motif_positions",
-                     "distractor_positions", "bulge_positions", "gc"):
+        for name in (
+            "stem_pairs",
+            "loop_length",
+            "tail_length",
+            "motif_positions",
+            "distractor_positions",
+            "bulge_positions",
+            "gc",
+        ):
             lo, hi = getattr(self, name)
             if lo > hi or lo < 0:
-                raise ValueError(f"{name} must be an increasing range of values >= 0, got {(lo, hi)}")
+                raise ValueError(
+                    f"{name} must be an increasing range of values >= 0, got {(lo, hi)}"
+                )
         if self.stem_pairs[0] < 8:
             raise ValueError(f"stem_pairs must start at >= 8 bp, got {self.stem_pairs}")
         if self.loop_length[0] < 3:
@@ -265,8 +274,10 @@ class SyntheticSet(NamedTuple):
             "acceptance": round(len(self) / max(1, self.n_designed), 3),
             "length_mean_pos_neg": [float(lengths[pos].mean()), float(lengths[neg].mean())],
             "gc_mean_pos_neg": [round(float(gc[pos].mean()), 4), round(float(gc[neg].mean()), 4)],
-            "mfe_mean_pos_neg": [round(float(self.mfe[pos].mean()), 2),
-                                 round(float(self.mfe[neg].mean()), 2)],
+            "mfe_mean_pos_neg": [
+                round(float(self.mfe[pos].mean()), 2),
+                round(float(self.mfe[neg].mean()), 2),
+            ],
         }
 
 
@@ -322,9 +333,12 @@ def _design(
     ``bulge_gap`` puts the task's 5' bulge at that gap index (gap k lies between base
     pair k and k + 1, counted from the outside); random defects keep 3 bp away from it.
     """
-    loop_len = int(rng.integers(max(loop_min, params.loop_length[0]),
-                                max(loop_min, params.loop_length[1]) + 1))
-    tail5, tail3 = (int(v) for v in rng.integers(params.tail_length[0], params.tail_length[1] + 1, 2))
+    loop_len = int(
+        rng.integers(max(loop_min, params.loop_length[0]), max(loop_min, params.loop_length[1]) + 1)
+    )
+    tail5, tail3 = (
+        int(v) for v in rng.integers(params.tail_length[0], params.tail_length[1] + 1, 2)
+    )
     gc = float(rng.uniform(*params.gc))
 
     forbidden: set[int] = set()
@@ -414,8 +428,14 @@ def _plant(design: Design, kmer: str, region: str, start: int) -> np.ndarray:
     return where
 
 
-def _offset(rng: np.random.Generator, design: Design, region: str, k: int,
-            positions: tuple[int, int], avoid: np.ndarray | None = None) -> int | None:
+def _offset(
+    rng: np.random.Generator,
+    design: Design,
+    region: str,
+    k: int,
+    positions: tuple[int, int],
+    avoid: np.ndarray | None = None,
+) -> int | None:
     """A start offset for a k-mer in ``region``, or None if none fits.
 
     The window must be contiguous in the sequence (and, in a stem, one helix: no bulge
@@ -430,7 +450,11 @@ def _offset(rng: np.random.Generator, design: Design, region: str, k: int,
         mates = design.partner[window]
         if (mates >= 0).any() and abs(int(mates[0]) - int(mates[-1])) != k - 1:
             continue
-        if avoid is not None and len(avoid) and (np.isin(window, avoid).any() or np.isin(mates, avoid).any()):
+        if (
+            avoid is not None
+            and len(avoid)
+            and (np.isin(window, avoid).any() or np.isin(mates, avoid).any())
+        ):
             continue
         starts.append(s)
     return int(rng.choice(starts)) if starts else None
@@ -457,7 +481,9 @@ class _Candidate(NamedTuple):
     distractor: np.ndarray
 
 
-def _propose(rng: np.random.Generator, task: str, params: TaskParams, variant: int) -> _Candidate | None:
+def _propose(
+    rng: np.random.Generator, task: str, params: TaskParams, variant: int
+) -> _Candidate | None:
     """One design and its twin, or None if the motifs cannot be placed."""
     motif = params.motif
     use_motif = task in ("motif", "interaction")
@@ -482,15 +508,25 @@ def _propose(rng: np.random.Generator, task: str, params: TaskParams, variant: i
         motif_at = design.regions[params.motif_region][start : start + len(motif)]
     if params.distractor:
         taken = np.concatenate([avoid, motif_at if motif_at is not None else []]).astype(np.int64)
-        start_d = _offset(rng, design, params.distractor_region, len(params.distractor),
-                          params.distractor_positions, taken)
+        start_d = _offset(
+            rng,
+            design,
+            params.distractor_region,
+            len(params.distractor),
+            params.distractor_positions,
+            taken,
+        )
         if start_d is None:
             return None
         where = _plant(design, params.distractor, params.distractor_region, start_d)
         distractor[where] = True
     if motif_at is not None:
-        _plant(design, motif, params.motif_region, int(np.flatnonzero(
-            design.regions[params.motif_region] == motif_at[0])[0]))
+        _plant(
+            design,
+            motif,
+            params.motif_region,
+            int(np.flatnonzero(design.regions[params.motif_region] == motif_at[0])[0]),
+        )
         truth[motif_at] = 1.0
     if use_bulge:
         truth[design.bulge] = 1.0
@@ -501,19 +537,31 @@ def _propose(rng: np.random.Generator, task: str, params: TaskParams, variant: i
     # The negative twin: same design, the deciding part taken away.
     drop_motif = use_motif and (task == "motif" or variant % 3 != 1)
     drop_bulge = use_bulge and (task == "structure" or variant % 3 != 0)
-    twin = Design(list(design.sequence), design.structure, design.partner, design.regions, design.bulge)
+    twin = Design(
+        list(design.sequence), design.structure, design.partner, design.regions, design.bulge
+    )
     if drop_motif:
-        _plant(twin, _gc_matched_kmer(rng, motif), params.motif_region,
-               int(np.flatnonzero(design.regions[params.motif_region] == motif_at[0])[0]))
+        _plant(
+            twin,
+            _gc_matched_kmer(rng, motif),
+            params.motif_region,
+            int(np.flatnonzero(design.regions[params.motif_region] == motif_at[0])[0]),
+        )
     negative = "".join(twin.sequence)
     structure_neg = design.structure
     if drop_bulge:
         negative, structure_neg = _move_bulge(negative, design)
-    if use_motif and (_count(positive, motif) != 1 or _count(negative, motif) != (0 if drop_motif else 1)):
+    if use_motif and (
+        _count(positive, motif) != 1 or _count(negative, motif) != (0 if drop_motif else 1)
+    ):
         return None
-    if params.distractor and (positive.count(params.distractor) != 1 or negative.count(params.distractor) != 1):
+    if params.distractor and (
+        positive.count(params.distractor) != 1 or negative.count(params.distractor) != 1
+    ):
         return None
-    return _Candidate((positive, negative), design.structure + "|" + structure_neg, truth, distractor)
+    return _Candidate(
+        (positive, negative), design.structure + "|" + structure_neg, truth, distractor
+    )
 
 
 def _move_bulge(sequence: str, design: Design) -> tuple[str, str]:
@@ -586,8 +634,12 @@ def make_dataset(
     kept: list[tuple[_Candidate, float, float]] = []
     n_designed = 0
     acceptance = 0.5
-    bar = tqdm(total=n_wanted, desc=f"designing {task} hairpins", unit="pair",
-               disable=False if progress else None if progress is None else True)
+    bar = tqdm(
+        total=n_wanted,
+        desc=f"designing {task} hairpins",
+        unit="pair",
+        disable=False if progress else None if progress is None else True,
+    )
     try:
         for _ in range(max_rounds):
             need = n_wanted - len(kept)
@@ -602,7 +654,9 @@ def make_dataset(
                 if candidate is not None:
                     batch.append(candidate)
             n_designed += len(batch)
-            flat = [s for c in batch for s in (c.sequences if task != "additive" else c.sequences[:1])]
+            flat = [
+                s for c in batch for s in (c.sequences if task != "additive" else c.sequences[:1])
+            ]
             folds = fold(flat, workers=workers, progress=False)
             step = 1 if task == "additive" else 2
             accepted = 0
@@ -628,9 +682,16 @@ def make_dataset(
     return _assemble(task, kept, params, seed, n_designed)
 
 
-def _assemble(task: str, kept: list[tuple[_Candidate, float, float]], params: TaskParams,
-              seed: int, n_designed: int) -> SyntheticSet:
-    ids, sequences, structures, mfe, labels, truth, target, distractor, group = ([] for _ in range(9))
+def _assemble(
+    task: str,
+    kept: list[tuple[_Candidate, float, float]],
+    params: TaskParams,
+    seed: int,
+    n_designed: int,
+) -> SyntheticSet:
+    ids, sequences, structures, mfe, labels, truth, target, distractor, group = (
+        [] for _ in range(9)
+    )
     if task == "additive":
         weights = dict(zip("ACGU", params.base_weights, strict=True))
         for g, (candidate, energy, _) in enumerate(kept):
@@ -690,7 +751,7 @@ def _track(candidate: _Candidate, negative: str) -> str:
     kmer_len = int(candidate.distractor.sum())
     if kmer_len:
         positive = candidate.sequences[0]
-        kmer = positive[int(np.flatnonzero(candidate.distractor)[0]):][:kmer_len]
+        kmer = positive[int(np.flatnonzero(candidate.distractor)[0]) :][:kmer_len]
         at = negative.find(kmer)
         for i in range(at, at + kmer_len):
             marks[i] = "D"
