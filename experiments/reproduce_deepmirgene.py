@@ -13,7 +13,8 @@ NIPS 2017; data and splits from eleventh83/deepMiRGene (``data/deepmirgene/``).
 Balanced class weights, Adam 1e-3, batch 128. ``--reuse-default`` takes the human model
 from the bundled one (trained by ``train_default_model.py`` with the same protocol and
 seed) instead of training it again. Rows go to ``experiments/results/deepmirgene.tsv`` as
-they finish; ``experiments/results/deepmirgene.md`` puts them next to deepMiRGene's figures.
+they finish; ``experiments/results/deepmirgene.md`` puts them next to deepMiRGene's figures;
+``deepmirgene_<sets>_roc.png`` / ``_pr.png`` draw the curves.
 
 Usage: ``.venv/bin/python experiments/reproduce_deepmirgene.py --sets human whole [--cv]``.
 """
@@ -51,12 +52,20 @@ COLUMNS = (
 
 
 def append(row: dict, table: Path) -> None:
-    new = not table.exists()
-    with open(table, "a", newline="", encoding="utf-8") as handle:
+    """Add a row to the table, replacing an earlier row of the same model and evaluation."""
+    key = ("train_set", "evaluated_on", "protocol", "seed")
+    rows = []
+    if table.exists():
+        with open(table, encoding="utf-8") as handle:
+            rows = [
+                r
+                for r in csv.DictReader(handle, delimiter="\t")
+                if any(str(r[k]) != str(row[k]) for k in key)
+            ]
+    with open(table, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, COLUMNS, delimiter="\t", lineterminator="\n")
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+        writer.writeheader()
+        writer.writerows([*rows, row])
     print(row, flush=True)
 
 
@@ -163,8 +172,9 @@ def main() -> None:
                     table,
                 )
     if curves:
-        save_roc_curve(curves, RESULTS / "deepmirgene_roc.png", title="deepMiRGene sets, ROC")
-        save_pr_curve(curves, RESULTS / "deepmirgene_pr.png", title="deepMiRGene sets, PR")
+        stem = RESULTS / f"deepmirgene_{'_'.join(args.sets)}"
+        save_roc_curve(curves, f"{stem}_roc.png", title="deepMiRGene sets, ROC")
+        save_pr_curve(curves, f"{stem}_pr.png", title="deepMiRGene sets, PR")
     summarise(table)
 
 

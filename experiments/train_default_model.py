@@ -69,21 +69,21 @@ def main() -> None:
 
     initial = load_model(args.init) if args.init else None
 
+    def weighted_val_loss(model) -> float:
+        """The validation loss as mirnamap.train reports it: weighted by class (balanced)."""
+        from mirnamap.train import balanced_class_weight
+
+        weight = balanced_class_weight(data.labels[fit])
+        y = data.labels[val]
+        p = predict_proba(model, data.images[val])
+        p = np.clip(np.where(y == 1, p, 1 - p), 1e-7, 1)
+        w = np.where(y == 1, weight[1], weight[0])
+        return float((-np.log(p) * w).mean())
+
     class SaveBest(keras.callbacks.Callback):
         """Write the best model so far after each epoch (a usable file long before the end)."""
 
-        best = np.inf
-        if initial is not None:
-            # The weighted validation loss, as mirnamap.train reports it (class weights).
-            from mirnamap.train import balanced_class_weight
-
-            weight = balanced_class_weight(data.labels[fit])
-            y = data.labels[val]
-            p = predict_proba(initial, data.images[val])
-            p = np.clip(np.where(y == 1, p, 1 - p), 1e-7, 1)
-            w = np.array([weight[int(v)] for v in y])
-            best = float((-np.log(p) * w).mean())
-            print(f"starting from {args.init}: val_loss {best:.4f}", flush=True)
+        best = np.inf if initial is None else weighted_val_loss(initial)
 
         def on_epoch_end(self, epoch, logs=None):
             if logs["val_loss"] < self.best:
@@ -93,6 +93,8 @@ def main() -> None:
                     f"epoch {epoch + 1}: val_loss {self.best:.4f}, saved {args.output}", flush=True
                 )
 
+    if initial is not None:
+        print(f"starting from {args.init}: val_loss {SaveBest.best:.4f}", flush=True)
     start = time.time()
     if args.evaluate_only:
         result = None
