@@ -259,6 +259,9 @@ def plot_sequence_track(
                 fontsize=size,
                 family="monospace",
             )
+    # Blank label lines reserve room under the axes for the two text rows (the layout
+    # engine does not see text placed with offset transforms).
+    ax.set_xlabel("\n" * 3, fontsize=size)
     label = "score / max |score| of its row" if normalise else "score"
     _colorbar(fig, ax, limit, cmap, label)
     missing = int(np.isnan(matrix.filled(np.nan)[0]).sum())
