@@ -249,6 +249,13 @@ def main() -> None:
             np.column_stack([summary.sums, summary.background, summary.gap])
             / np.where(summary.total == 0, np.nan, summary.total)[:, None]
         )
+        # The same shares for a map of ones: each region's share of the canvas's pixels, the
+        # share a map that looked everywhere equally would give (area control).
+        area = summarise_regions(
+            project(np.ones(maps.shape), enc.layout[rows], lengths[rows]),
+            [enc.structures[i] for i in rows],
+        )
+        pixel_shares = np.column_stack([area.sums, area.background, area.gap]) / area.total[:, None]
         signed = project(maps, enc.layout[rows], lengths[rows])
         signed_summary = summarise_regions(signed, [enc.structures[i] for i in rows])
         scale = np.abs(maps).reshape(len(rows), -1).max(axis=1)
@@ -288,6 +295,7 @@ def main() -> None:
                         if values.size > 1
                         else float("nan"),
                         signed_mean,
+                        float(pixel_shares[member, r].mean()) if member.any() else float("nan"),
                     ]
                 )
         results[method] = result
@@ -305,7 +313,8 @@ def main() -> None:
 
     with open(RESULTS / "regions.tsv", "w", encoding="utf-8") as handle:
         handle.write(
-            "method\tn_maps\tgroup\tn\tregion\tmean_share_abs\tsem_share_abs\tmean_signed_per_nt\n"
+            "method\tn_maps\tgroup\tn\tregion\tmean_share_abs\tsem_share_abs\tmean_signed_per_nt"
+            "\tmean_share_pixels\n"
         )
         for row in rows_out:
             handle.write(
