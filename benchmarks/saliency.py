@@ -40,18 +40,20 @@ def best_time(job: Callable[[], Any], repeat: int) -> float:
     return min(times)
 
 
-def model_throughput(cut: keras.Model, batch_sizes: list[int], repeat: int) -> dict[str, float]:
+def model_throughput(
+    cut: keras.Model, batch_sizes: list[int], repeat: int, xla: bool = False
+) -> dict[str, float]:
     """Images/s of a bare forward+backward (and forward) pass, best over batch sizes."""
     spec = tf.TensorSpec((None, 25, 100, 3), tf.float32)
 
-    @tf.function(input_signature=[spec])
+    @tf.function(input_signature=[spec], jit_compile=xla)
     def backward(x: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:
             tape.watch(x)
             score = cut(x, training=False)[:, 1]
         return tape.gradient(score, x)
 
-    @tf.function(input_signature=[spec])
+    @tf.function(input_signature=[spec], jit_compile=xla)
     def forward(x: tf.Tensor) -> tf.Tensor:
         return cut(x, training=False)
 
@@ -192,6 +194,8 @@ def main() -> None:
                         help="maps per run of a one-pass method")
     parser.add_argument("--multi", type=int, default=8,
                         help="maps per run of a multi-pass method (SmoothGrad, IG, SHAP, ...)")
+    parser.add_argument("--xla", action="store_true",
+                        help="also compare the bare passes with XLA (jit_compile=True)")
     parser.add_argument("--only", nargs="*", default=None, help="backends to run")
     args = parser.parse_args()
 
@@ -212,8 +216,8 @@ def main() -> None:
     occlusion_passes = 101  # 5 x 20 patches of 5 x 5 and the image itself, forward only
 
     # The machines are shared and their load changes within a run: the limit is measured
-    # right before and right after each method (at the best batch size), and each row is
-    # compared with the higher of the two.
+    # (at the best batch size) before each round of a method's timings and after the last,
+    # and each row is compared with the best of those (repeat + 1 measurements).
     sizes = [32, 128, 256]
     first = {size: model_throughput(cut, [size], 1) for size in sizes}
     best = {key: max(sizes, key=lambda size: first[size][key]) for key in first[sizes[0]]}
@@ -229,6 +233,19 @@ def main() -> None:
           f"{keras.__version__}, {len(tf.config.list_physical_devices('GPU'))} GPU(s); limit "
           f"batch sizes {best}\n")
 
+    if args.xla:
+        plain, compiled = {}, {}
+        for _ in range(3):  # interleaved, best of 3: the load changes
+            for key, value in limit_now().items():
+                plain[key] = max(plain.get(key, 0.0), value)
+            for key, size in best.items():
+                value = model_throughput(cut, [size], 1, xla=True)[key]
+                compiled[key] = max(compiled.get(key, 0.0), value)
+        for key in plain:
+            print(f"{key}: {plain[key]:.1f} images/s, with XLA {compiled[key]:.1f} "
+                  f"({compiled[key] / plain[key]:.2f}x)")
+        print()
+
     rows: list[tuple[str, str, str, float, float]] = []
     competitors = peers(model, cut, samples, samples)
     names = args.only or list_backends()
@@ -243,9 +260,10 @@ def main() -> None:
                 function(np.asarray(x[:2], np.float32))  # warm-up (tracing, cloning)
             except Exception:
                 pass
-        before = limit_now()
+        limits = []
         measured: list[tuple[str, str, float]] = []
         for _ in range(args.repeat):
+            limits.append(limit_now())
             for batch_size in args.batch_sizes:
                 seconds = best_time(lambda b=batch_size, x=x, name=name, options=options: explain(
                     model, x, name, target=1, batch_size=b, progress=False, **options
@@ -259,9 +277,9 @@ def main() -> None:
                     measured.append((label, "own", n / seconds))
                 except Exception as error:  # a peer that fails on Keras 3 is reported
                     measured.append((f"{label} FAILED: {type(error).__name__}", "", float("nan")))
-        after = limit_now()
+        limits.append(limit_now())
         key = "forward" if name == "occlusion" else "forward+backward"
-        limit = max(before[key], after[key]) / (
+        limit = max(rates[key] for rates in limits) / (
             occlusion_passes if name == "occlusion" else passes.get(name, 1)
         )
         fastest: dict[tuple[str, str], float] = {}
