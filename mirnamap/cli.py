@@ -746,11 +746,12 @@ def _add_benchmark(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated: motif, structure, interaction, additive (default: motif)")
     p.add_argument("--backends", default=None,
                    help="comma-separated backend names (default: every registered backend)")
-    p.add_argument("--pairs", type=int, default=300, help="twin pairs per task (default: 300)")
+    p.add_argument("--pairs", type=int, default=500, help="twin pairs per task (default: 500)")
     p.add_argument("--epochs", type=int, default=15, help="most training epochs (default: 15)")
-    p.add_argument("--filters", default="48,60,72",
-                   help="filters of the three conv modules (default: 48,60,72, as published)")
-    p.add_argument("--dense-units", type=int, default=256, help="hidden dense units (default: 256)")
+    p.add_argument("--filters", default="16,24,32",
+                   help="filters of the three conv modules (default: 16,24,32; published: 48,60,72)")
+    p.add_argument("--dense-units", type=int, default=64,
+                   help="hidden dense units (default: 64; published: 256)")
     p.add_argument("--explain", type=int, default=30, help="test hairpins explained (default: 30)")
     p.add_argument("--sanity", type=int, default=4, help="hairpins in the sanity check (0 skips; default: 4)")
     p.add_argument("--faithfulness", type=int, default=8,
