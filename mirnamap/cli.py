@@ -749,20 +749,24 @@ def _add_benchmark(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pairs", type=int, default=500, help="twin pairs per task (default: 500)")
     p.add_argument("--epochs", type=int, default=15, help="most training epochs (default: 15)")
     p.add_argument("--filters", default="16,24,32",
-                   help="filters of the three conv modules (default: 16,24,32; published: 48,60,72)")
+                   help="filters of the three conv modules "
+                   "(default: 16,24,32; published: 48,60,72)")
     p.add_argument("--dense-units", type=int, default=64,
                    help="hidden dense units (default: 64; published: 256)")
     p.add_argument("--explain", type=int, default=30, help="test hairpins explained (default: 30)")
-    p.add_argument("--sanity", type=int, default=4, help="hairpins in the sanity check (0 skips; default: 4)")
+    p.add_argument("--sanity", type=int, default=4,
+                   help="hairpins in the sanity check (0 skips; default: 4)")
     p.add_argument("--faithfulness", type=int, default=8,
                    help="hairpins in the deletion test (0 skips; default: 8)")
     p.add_argument("--samples", type=int, default=16,
                    help="noise samples of the SmoothGrad family, steps of integrated gradients "
                    "and samples of SHAP (default: 16)")
     p.add_argument("--min-auroc", type=float, default=0.95,
-                   help="score explanations only of models reaching this test AUROC (default: 0.95)")
+                   help="score explanations only of models reaching this test AUROC "
+                   "(default: 0.95)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random step (default: 0)")
-    p.add_argument("--workers", type=int, default=None, help="folding processes (default: all cores)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="folding processes (default: all cores)")
     p.set_defaults(run=_run_benchmark)
 
 
