@@ -222,6 +222,8 @@ def save_learning_curve(
     pathlib.Path
         The PNG written.
     """
+    from matplotlib.ticker import MaxNLocator
+
     if not history.get("loss"):
         raise ValueError("history has no 'loss' values to draw")
     fig, axes = _figure((8, 3.5), ncols=2)
@@ -231,6 +233,7 @@ def save_learning_curve(
             if values:
                 ax.plot(range(1, len(values) + 1), values, marker="o", ms=3, label=label)
         ax.set(xlabel="epoch", ylabel=key)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
