@@ -92,6 +92,7 @@ def main() -> None:
     table = RESULTS / "deepmir_modhsa.tsv"
     new_file = not table.exists()
     setting = "pretrained_whole" if args.pretrain else "base"
+    setting += f", max {args.epochs} epochs, patience {args.patience}"
     for seed in args.seeds:
         start = time.time()
         initial = pretrained_model(seed, args.epochs, args.patience) if args.pretrain else None
@@ -145,7 +146,7 @@ def summarise(table: Path) -> None:
         acc = np.array([float(r["accuracy"]) for r in sel])
         auroc = np.mean([float(r["auroc"]) for r in sel])
         mcc = np.mean([float(r["mcc"]) for r in sel])
-        published = PUBLISHED["base"] if setting == "base" else PUBLISHED["pretrained"]
+        published = PUBLISHED["base"] if setting.startswith("base") else PUBLISHED["pretrained"]
         sd = acc.std(ddof=1) if acc.size > 1 else float("nan")
         lines.append(
             f"| {setting} | {', '.join(r['seed'] for r in sel)} | {acc.mean():.4f} | {sd:.4f} | "
