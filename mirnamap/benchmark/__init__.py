@@ -613,6 +613,16 @@ def _config_dict(config: BenchmarkConfig) -> dict:
     return out
 
 
+def _save_png(fig, path: Path) -> Path:
+    """Lay out, write at 90 dpi and close a results figure; returns its path."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def write_results(result: BenchmarkResult, folder: str | Path) -> list[Path]:
     """Write the table (``results.tsv``, ``results.md``), per-hairpin metrics, sanity and
     deletion curves (TSV), the configuration (``config.json``) and plots (PNG).
@@ -738,11 +748,7 @@ def _plot(result: BenchmarkResult, rows: list[dict], folder: Path) -> list[Path]
             f"{task.task}: median and 95% bootstrap interval over {len(task.ids)} hairpins "
             f"(model test AUROC {task.test_auroc:.3f})"
         )
-        fig.tight_layout()
-        path = folder / f"metrics_{task.task}.png"
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
-        written.append(path)
+        written.append(_save_png(fig, folder / f"metrics_{task.task}.png"))
         if task.sanity:
             fig, ax = plt.subplots(figsize=(9, 5))
             colours = plt.cm.tab20(np.linspace(0, 1, max(2, len(task.sanity))))
@@ -760,11 +766,7 @@ def _plot(result: BenchmarkResult, rows: list[dict], folder: Path) -> list[Path]
             ax.set_ylabel("median Spearman |map| vs trained")
             ax.set_title(f"{task.task}: cascading randomisation from the top")
             ax.legend(fontsize=7, ncol=2)
-            fig.tight_layout()
-            path = folder / f"sanity_{task.task}.png"
-            fig.savefig(path, dpi=90)
-            plt.close(fig)
-            written.append(path)
+            written.append(_save_png(fig, folder / f"sanity_{task.task}.png"))
         if task.deletion:
             fig, ax = plt.subplots(figsize=(9, 5))
             colours = plt.cm.tab20(np.linspace(0, 1, max(2, len(task.deletion))))
@@ -779,11 +781,7 @@ def _plot(result: BenchmarkResult, rows: list[dict], folder: Path) -> list[Path]
             ax.set_ylabel("mean P(explained class)")
             ax.set_title(f"{task.task}: deletion curves (refolded, redrawn)")
             ax.legend(fontsize=7, ncol=2)
-            fig.tight_layout()
-            path = folder / f"deletion_{task.task}.png"
-            fig.savefig(path, dpi=90)
-            plt.close(fig)
-            written.append(path)
+            written.append(_save_png(fig, folder / f"deletion_{task.task}.png"))
     return written
 
 
