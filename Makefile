@@ -29,3 +29,4 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q 'ruff~=0.17'
 	$(BIN)/ruff check mirnamap tests benchmarks experiments
+	$(BIN)/ruff format --check mirnamap tests benchmarks experiments

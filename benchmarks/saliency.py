@@ -59,8 +59,9 @@ def model_throughput(
 
     rates = {"forward+backward": 0.0, "forward": 0.0}
     for batch_size in batch_sizes:
-        x = tf.constant(np.random.default_rng(0).uniform(0, 255, (batch_size, 25, 100, 3)),
-                        tf.float32)
+        x = tf.constant(
+            np.random.default_rng(0).uniform(0, 255, (batch_size, 25, 100, 3)), tf.float32
+        )
         for name, function in (("forward+backward", backward), ("forward", forward)):
             function(x).numpy()
             # About 256 (backward) or 768 (forward) images per timing.
@@ -96,18 +97,29 @@ def peers(model: keras.Model, cut: keras.Model, samples: int, steps: int) -> dic
             return CategoricalScore([1] * len(x))
 
         def saliency(engine: Saliency, n: int) -> Callable[[np.ndarray], Any]:
-            return lambda x: engine(score(x), x, smooth_samples=n, gradient_modifier=lambda g: g,
-                                    keepdims=True, normalize_map=False)
+            return lambda x: engine(
+                score(x),
+                x,
+                smooth_samples=n,
+                gradient_modifier=lambda g: g,
+                keepdims=True,
+                normalize_map=False,
+            )
 
         add("gradient", label, saliency(plain, 0))
         add("smoothgrad", label, saliency(plain, samples))
         add("guided_backprop", label, saliency(guided, 0))
         add("smoothgrad_guided_backprop", label, saliency(guided, samples))
-        add("grad_cam", label, lambda x: cam(score(x), x, penultimate_layer="conv3b",
-                                             normalize_cam=False))
-        add("grad_cam_plus_plus", label, lambda x: campp(score(x), x,
-                                                         penultimate_layer="conv3b",
-                                                         normalize_cam=False))
+        add(
+            "grad_cam",
+            label,
+            lambda x: cam(score(x), x, penultimate_layer="conv3b", normalize_cam=False),
+        )
+        add(
+            "grad_cam_plus_plus",
+            label,
+            lambda x: campp(score(x), x, penultimate_layer="conv3b", normalize_cam=False),
+        )
     except ImportError as error:
         print(f"tf-keras-vis not available: {error}")
 
@@ -122,6 +134,7 @@ def peers(model: keras.Model, cut: keras.Model, samples: int, steps: int) -> dic
             def run(x: np.ndarray, batch_size: int = 64) -> Any:
                 engine = cls(cut, batch_size=batch_size, **options)
                 return engine.explain(x, np.tile(np.eye(2, dtype=np.float32)[1], (len(x), 1)))
+
             return run
 
         add("gradient", label, xp(xa.Saliency))
@@ -131,20 +144,25 @@ def peers(model: keras.Model, cut: keras.Model, samples: int, steps: int) -> dic
         add("smoothgrad", label, xp(xa.SmoothGrad, nb_samples=samples, noise=0.15 * 255))
         add("smoothgrad_squared", label, xp(xa.SquareGrad, nb_samples=samples, noise=0.15 * 255))
         add("vargrad", label, xp(xa.VarGrad, nb_samples=samples, noise=0.15 * 255))
-        add("integrated_gradients", label, xp(xa.IntegratedGradients, steps=steps,
-                                              baseline_value=255.0))
+        add(
+            "integrated_gradients",
+            label,
+            xp(xa.IntegratedGradients, steps=steps, baseline_value=255.0),
+        )
         add("grad_cam", label, xp(xa.GradCAM, conv_layer="conv3b"))
         add("grad_cam_plus_plus", label, xp(xa.GradCAMPP, conv_layer="conv3b"))
-        add("occlusion", label, xp(xa.Occlusion, patch_size=5, patch_stride=5,
-                                   occlusion_value=255.0))
+        add(
+            "occlusion",
+            label,
+            xp(xa.Occlusion, patch_size=5, patch_stride=5, occlusion_value=255.0),
+        )
         # xplique has no SmoothGrad over guided backpropagation; composed by hand from its
         # own parts: its SmoothGrad on its guided-ReLU clone of the model.
         guided_cut = override_relu_gradient(keras.models.clone_model(cut), guided_relu_policy)
         guided_cut.set_weights(cut.get_weights())
 
         def xp_sg_gbp(x: np.ndarray) -> Any:
-            engine = xa.SmoothGrad(guided_cut, batch_size=64, nb_samples=samples,
-                                   noise=0.15 * 255)
+            engine = xa.SmoothGrad(guided_cut, batch_size=64, nb_samples=samples, noise=0.15 * 255)
             return engine.explain(x, np.tile(np.eye(2, dtype=np.float32)[1], (len(x), 1)))
 
         add("smoothgrad_guided_backprop", f"{label} (composed by hand)", xp_sg_gbp)
@@ -162,13 +180,21 @@ def peers(model: keras.Model, cut: keras.Model, samples: int, steps: int) -> dic
         label = f"tf-explain {tf_explain.__version__}"
         add("gradient", label, lambda x: VanillaGradients().explain((x, None), model, 1))
         add("gradient_x_input", label, lambda x: GradientsInputs().explain((x, None), model, 1))
-        add("smoothgrad", label, lambda x: SmoothGrad().explain((x, None), model, 1,
-                                                                num_samples=samples,
-                                                                noise=0.15 * 255))
-        add("integrated_gradients", label, lambda x: IntegratedGradients().explain(
-            (x, None), model, 1, n_steps=steps))
-        add("grad_cam", label, lambda x: GradCAM().explain((x, None), model, 1,
-                                                           layer_name="conv3b"))
+        add(
+            "smoothgrad",
+            label,
+            lambda x: SmoothGrad().explain(
+                (x, None), model, 1, num_samples=samples, noise=0.15 * 255
+            ),
+        )
+        add(
+            "integrated_gradients",
+            label,
+            lambda x: IntegratedGradients().explain((x, None), model, 1, n_steps=steps),
+        )
+        add(
+            "grad_cam", label, lambda x: GradCAM().explain((x, None), model, 1, layer_name="conv3b")
+        )
     except ImportError as error:
         print(f"tf-explain not available: {error}")
 
@@ -177,8 +203,11 @@ def peers(model: keras.Model, cut: keras.Model, samples: int, steps: int) -> dic
 
         background = np.full((1, 25, 100, 3), 255.0, np.float32)
         engine = shap.GradientExplainer(cut, background, batch_size=64)
-        add("shap", f"shap {shap.__version__} GradientExplainer",
-            lambda x: engine.shap_values(x, nsamples=samples, ranked_outputs=1))
+        add(
+            "shap",
+            f"shap {shap.__version__} GradientExplainer",
+            lambda x: engine.shap_values(x, nsamples=samples, ranked_outputs=1),
+        )
     except ImportError as error:
         print(f"shap not available: {error}")
     return found
@@ -186,16 +215,26 @@ def peers(model: keras.Model, cut: keras.Model, samples: int, steps: int) -> dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=50,
-                        help="SmoothGrad noisy samples, IG steps and SHAP samples per map")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=50,
+        help="SmoothGrad noisy samples, IG steps and SHAP samples per map",
+    )
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; the best counts")
-    parser.add_argument("--images", type=int, default=128,
-                        help="maps per run of a one-pass method")
-    parser.add_argument("--multi", type=int, default=8,
-                        help="maps per run of a multi-pass method (SmoothGrad, IG, SHAP, ...)")
-    parser.add_argument("--xla", action="store_true",
-                        help="also compare the bare passes with XLA (jit_compile=True)")
+    parser.add_argument("--images", type=int, default=128, help="maps per run of a one-pass method")
+    parser.add_argument(
+        "--multi",
+        type=int,
+        default=8,
+        help="maps per run of a multi-pass method (SmoothGrad, IG, SHAP, ...)",
+    )
+    parser.add_argument(
+        "--xla",
+        action="store_true",
+        help="also compare the bare passes with XLA (jit_compile=True)",
+    )
     parser.add_argument("--only", nargs="*", default=None, help="backends to run")
     args = parser.parse_args()
 
@@ -205,13 +244,20 @@ def main() -> None:
     images = rng.integers(0, 256, (max(args.images, args.multi), 25, 100, 3)).astype(np.uint8)
     samples = args.samples
     passes = {
-        "smoothgrad": samples, "smoothgrad_squared": samples, "vargrad": samples,
-        "smoothgrad_guided_backprop": samples, "integrated_gradients": samples, "shap": samples,
+        "smoothgrad": samples,
+        "smoothgrad_squared": samples,
+        "vargrad": samples,
+        "smoothgrad_guided_backprop": samples,
+        "integrated_gradients": samples,
+        "shap": samples,
     }
     params = {
-        "smoothgrad": {"n_samples": samples}, "smoothgrad_squared": {"n_samples": samples},
-        "vargrad": {"n_samples": samples}, "smoothgrad_guided_backprop": {"n_samples": samples},
-        "integrated_gradients": {"steps": samples}, "shap": {"n_samples": samples},
+        "smoothgrad": {"n_samples": samples},
+        "smoothgrad_squared": {"n_samples": samples},
+        "vargrad": {"n_samples": samples},
+        "smoothgrad_guided_backprop": {"n_samples": samples},
+        "integrated_gradients": {"steps": samples},
+        "shap": {"n_samples": samples},
     }
     occlusion_passes = 101  # 5 x 20 patches of 5 x 5 and the image itself, forward only
 
@@ -228,10 +274,12 @@ def main() -> None:
             rates[key] = model_throughput(cut, [size], 1)[key]
         return rates
 
-    print(f"DeepMir, {args.images} one-pass maps, {args.multi} multi-pass maps, "
-          f"{samples} samples/steps, best of {args.repeat}; TF {tf.__version__}, keras "
-          f"{keras.__version__}, {len(tf.config.list_physical_devices('GPU'))} GPU(s); limit "
-          f"batch sizes {best}\n")
+    print(
+        f"DeepMir, {args.images} one-pass maps, {args.multi} multi-pass maps, "
+        f"{samples} samples/steps, best of {args.repeat}; TF {tf.__version__}, keras "
+        f"{keras.__version__}, {len(tf.config.list_physical_devices('GPU'))} GPU(s); limit "
+        f"batch sizes {best}\n"
+    )
 
     if args.xla:
         plain, compiled = {}, {}
@@ -242,8 +290,10 @@ def main() -> None:
                 value = model_throughput(cut, [size], 1, xla=True)[key]
                 compiled[key] = max(compiled.get(key, 0.0), value)
         for key in plain:
-            print(f"{key}: {plain[key]:.1f} images/s, with XLA {compiled[key]:.1f} "
-                  f"({compiled[key] / plain[key]:.2f}x)")
+            print(
+                f"{key}: {plain[key]:.1f} images/s, with XLA {compiled[key]:.1f} "
+                f"({compiled[key] / plain[key]:.2f}x)"
+            )
         print()
 
     rows: list[tuple[str, str, str, float, float]] = []
@@ -265,15 +315,16 @@ def main() -> None:
         for _ in range(args.repeat):
             limits.append(limit_now())
             for batch_size in args.batch_sizes:
-                seconds = best_time(lambda b=batch_size, x=x, name=name, options=options: explain(
-                    model, x, name, target=1, batch_size=b, progress=False, **options
-                ), 1)
+                seconds = best_time(
+                    lambda b=batch_size, x=x, name=name, options=options: explain(
+                        model, x, name, target=1, batch_size=b, progress=False, **options
+                    ),
+                    1,
+                )
                 measured.append(("mirnamap", str(batch_size), n / seconds))
             for label, function in competitors.get(name, []):
                 try:
-                    seconds = best_time(
-                        lambda f=function, x=x: f(np.asarray(x, np.float32)), 1
-                    )
+                    seconds = best_time(lambda f=function, x=x: f(np.asarray(x, np.float32)), 1)
                     measured.append((label, "own", n / seconds))
                 except Exception as error:  # a peer that fails on Keras 3 is reported
                     measured.append((f"{label} FAILED: {type(error).__name__}", "", float("nan")))
@@ -294,19 +345,24 @@ def main() -> None:
             rows.append((name, label, batch, rate, limit))
         print(f"  measured {name}", flush=True)
 
-    print("\n| method | implementation | batch | maps/s | limit maps/s | of limit "
-          "| mirnamap vs this |")
+    print(
+        "\n| method | implementation | batch | maps/s | limit maps/s | of limit "
+        "| mirnamap vs this |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|")
     for name, label, batch, rate, limit in rows:
         versus = f"{results[name][0] / rate:.1f}x" if label != "mirnamap" and rate == rate else ""
-        print(f"| {name} | {label} | {batch} | {rate:.2f} | {limit:.2f} | {rate / limit:.2f} | "
-              f"{versus} |")
+        print(
+            f"| {name} | {label} | {batch} | {rate:.2f} | {limit:.2f} | {rate / limit:.2f} | "
+            f"{versus} |"
+        )
 
     head = "smoothgrad_guided_backprop"
     if head in results:
         ours, limit = results[head]
         peer_rates = [
-            rate for method, label, _, rate, _ in rows
+            rate
+            for method, label, _, rate, _ in rows
             if method == head and label != "mirnamap" and rate == rate
         ]
         line = f"\n{head} ({samples} samples): {ours:.2f} maps/s = {ours / limit:.2f} of its limit"

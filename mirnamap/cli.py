@@ -224,10 +224,18 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("input", type=Path, help="FASTA, folds TSV, or .npz")
     p.add_argument("-o", "--output", type=Path, required=True, help="TSV to write")
-    p.add_argument("--model", type=Path, default=None,
-                   help="a .keras model (default: the bundled deepmir_default.keras)")
-    p.add_argument("--threshold", type=float, default=0.5,
-                   help="call a pre-miRNA at probability >= this (default: 0.5)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="a .keras model (default: the bundled deepmir_default.keras)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="call a pre-miRNA at probability >= this (default: 0.5)",
+    )
     p.add_argument("--batch-size", type=int, default=256, help="images per batch (default: 256)")
     p.add_argument(
         "--workers", type=int, default=None, help="folding processes (default: all cores)"
@@ -256,8 +264,12 @@ def _run_predict(args: argparse.Namespace) -> int:
             "reason": "",
         }
     for position, reason in failures:
-        rows[position] = {"probability": "", "predicted": "", "status": "error",
-                          "reason": " ".join(reason.split())}
+        rows[position] = {
+            "probability": "",
+            "predicted": "",
+            "status": "error",
+            "reason": " ".join(reason.split()),
+        }
     columns = list(_PREDICT_COLUMNS) + (["label"] if labels is not None else [])
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with open(args.output, "w", newline="", encoding="utf-8") as handle:
@@ -269,14 +281,20 @@ def _run_predict(args: argparse.Namespace) -> int:
             writer.writerow({"id": record_id, **row})
     _report_failures([(ids[i], r) for i, r in failures], len(ids), "predicted")
     n_positive = int(np.sum(np.asarray(probabilities) >= args.threshold))
-    print(f"predicted {len(probabilities)} of {len(ids)} records ({n_positive} pre-miRNA) "
-          f"-> {args.output}")
+    print(
+        f"predicted {len(probabilities)} of {len(ids)} records ({n_positive} pre-miRNA) "
+        f"-> {args.output}"
+    )
     if labels is not None and len(probabilities):
         from mirnamap.evaluate import metrics
 
         scores = metrics(labels, probabilities, args.threshold)
-        print("  ".join(f"{k} {scores[k]:.4f}" for k in
-                        ("accuracy", "sensitivity", "specificity", "mcc", "auroc", "auprc")))
+        print(
+            "  ".join(
+                f"{k} {scores[k]:.4f}"
+                for k in ("accuracy", "sensitivity", "specificity", "mcc", "auroc", "auprc")
+            )
+        )
     return EXIT_ALL_FAILED if len(probabilities) == 0 else 0
 
 
@@ -352,19 +370,39 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--dataset", choices=names, help="a bundled data set")
     p.add_argument("--negative", type=Path, help="FASTA of negatives (with --positive)")
     p.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.keras)")
-    p.add_argument("--metrics", type=Path, default=None,
-                   help="metrics JSON (default: beside the model, NAME.metrics.json)")
-    p.add_argument("--curve", type=Path, default=None,
-                   help="learning-curve PNG (default: beside the model, NAME.learning_curve.png)")
+    p.add_argument(
+        "--metrics",
+        type=Path,
+        default=None,
+        help="metrics JSON (default: beside the model, NAME.metrics.json)",
+    )
+    p.add_argument(
+        "--curve",
+        type=Path,
+        default=None,
+        help="learning-curve PNG (default: beside the model, NAME.learning_curve.png)",
+    )
     p.add_argument("--epochs", type=int, default=30, help="most epochs (default: 30)")
-    p.add_argument("--patience", type=int, default=5,
-                   help="early-stopping patience in epochs; 0 = off (default: 5)")
-    p.add_argument("--validation-fraction", type=float, default=0.1,
-                   help="stratified share held out for validation (default: 0.1)")
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=5,
+        help="early-stopping patience in epochs; 0 = off (default: 5)",
+    )
+    p.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.1,
+        help="stratified share held out for validation (default: 0.1)",
+    )
     p.add_argument("--batch-size", type=int, default=128, help="default: 128")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's (default: 1e-3)")
-    p.add_argument("--class-weight", choices=("balanced", "none"), default="balanced",
-                   help="weigh classes by their frequency (default: balanced)")
+    p.add_argument(
+        "--class-weight",
+        choices=("balanced", "none"),
+        default="balanced",
+        help="weigh classes by their frequency (default: balanced)",
+    )
     p.add_argument(
         "--seed", type=int, default=0, help="seed of split, weights, dropout (default: 0)"
     )
@@ -408,11 +446,16 @@ def _run_train(args: argparse.Namespace) -> int:
         raise CommandError("training needs both classes (pre-miRNA and negative)")
     is_val = _stratified_split(labels, args.validation_fraction, args.seed)
     result = train(
-        images[~is_val], labels[~is_val],
+        images[~is_val],
+        labels[~is_val],
         validation=(images[is_val], labels[is_val]),
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
         class_weight="balanced" if args.class_weight == "balanced" else None,
-        early_stopping=args.patience or None, seed=args.seed, verbose=True,
+        early_stopping=args.patience or None,
+        seed=args.seed,
+        verbose=True,
     )
     save_model(result.model, args.output)
     stem = args.output.with_suffix("")
@@ -422,17 +465,28 @@ def _run_train(args: argparse.Namespace) -> int:
     if test is not None:
         scores["test"] = metrics(test[1], predict_proba(result.model, test[0]))
     report = {
-        "model": str(args.output), "device": device_name(), "seed": args.seed,
-        "n_train": int((~is_val).sum()), "n_validation": int(is_val.sum()),
-        "n_skipped": len(skipped), "skipped": [{"id": i, "reason": r} for i, r in skipped],
-        "epochs_run": len(result.history["loss"]), "metrics": scores, "history": result.history,
+        "model": str(args.output),
+        "device": device_name(),
+        "seed": args.seed,
+        "n_train": int((~is_val).sum()),
+        "n_validation": int(is_val.sum()),
+        "n_skipped": len(skipped),
+        "skipped": [{"id": i, "reason": r} for i, r in skipped],
+        "epochs_run": len(result.history["loss"]),
+        "metrics": scores,
+        "history": result.history,
     }
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     metrics_path.write_text(json.dumps(report, indent=2))
     save_learning_curve(result.history, curve_path, title=args.output.name)
     for name, m in scores.items():
-        print(f"{name}: " + "  ".join(
-            f"{k} {m[k]:.4f}" for k in ("accuracy", "sensitivity", "specificity", "mcc", "auroc")))
+        print(
+            f"{name}: "
+            + "  ".join(
+                f"{k} {m[k]:.4f}"
+                for k in ("accuracy", "sensitivity", "specificity", "mcc", "auroc")
+            )
+        )
     print(f"model -> {args.output}; metrics -> {metrics_path}; learning curve -> {curve_path}")
     return 0
 
@@ -478,7 +532,8 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--svg", action="store_true", help="also write every picture as SVG")
     p.add_argument(
-        "--no-pictures", action="store_true",
+        "--no-pictures",
+        action="store_true",
         help="write only the TSVs (fast, for thousands of records)",
     )
     p.add_argument(
@@ -742,31 +797,56 @@ def _add_benchmark(sub: argparse._SubParsersAction) -> None:
         "experiments/benchmark_saliency.py runs the full one.",
     )
     p.add_argument("-o", "--output", type=Path, required=True, help="folder to write")
-    p.add_argument("--tasks", default="motif",
-                   help="comma-separated: motif, structure, interaction, additive (default: motif)")
-    p.add_argument("--backends", default=None,
-                   help="comma-separated backend names (default: every registered backend)")
+    p.add_argument(
+        "--tasks",
+        default="motif",
+        help="comma-separated: motif, structure, interaction, additive (default: motif)",
+    )
+    p.add_argument(
+        "--backends",
+        default=None,
+        help="comma-separated backend names (default: every registered backend)",
+    )
     p.add_argument("--pairs", type=int, default=500, help="twin pairs per task (default: 500)")
     p.add_argument("--epochs", type=int, default=15, help="most training epochs (default: 15)")
-    p.add_argument("--filters", default="16,24,32",
-                   help="filters of the three conv modules "
-                   "(default: 16,24,32; published: 48,60,72)")
-    p.add_argument("--dense-units", type=int, default=64,
-                   help="hidden dense units (default: 64; published: 256)")
+    p.add_argument(
+        "--filters",
+        default="16,24,32",
+        help="filters of the three conv modules (default: 16,24,32; published: 48,60,72)",
+    )
+    p.add_argument(
+        "--dense-units",
+        type=int,
+        default=64,
+        help="hidden dense units (default: 64; published: 256)",
+    )
     p.add_argument("--explain", type=int, default=30, help="test hairpins explained (default: 30)")
-    p.add_argument("--sanity", type=int, default=4,
-                   help="hairpins in the sanity check (0 skips; default: 4)")
-    p.add_argument("--faithfulness", type=int, default=8,
-                   help="hairpins in the deletion test (0 skips; default: 8)")
-    p.add_argument("--samples", type=int, default=16,
-                   help="noise samples of the SmoothGrad family, steps of integrated gradients "
-                   "and samples of SHAP (default: 16)")
-    p.add_argument("--min-auroc", type=float, default=0.95,
-                   help="score explanations only of models reaching this test AUROC "
-                   "(default: 0.95)")
+    p.add_argument(
+        "--sanity", type=int, default=4, help="hairpins in the sanity check (0 skips; default: 4)"
+    )
+    p.add_argument(
+        "--faithfulness",
+        type=int,
+        default=8,
+        help="hairpins in the deletion test (0 skips; default: 8)",
+    )
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=16,
+        help="noise samples of the SmoothGrad family, steps of integrated gradients "
+        "and samples of SHAP (default: 16)",
+    )
+    p.add_argument(
+        "--min-auroc",
+        type=float,
+        default=0.95,
+        help="score explanations only of models reaching this test AUROC (default: 0.95)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of every random step (default: 0)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="folding processes (default: all cores)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="folding processes (default: all cores)"
+    )
     p.set_defaults(run=_run_benchmark)
 
 
@@ -779,17 +859,34 @@ def _run_benchmark(args: argparse.Namespace) -> int:
             raise ValueError
     except ValueError:
         raise CommandError(f"--filters must be three integers, got {args.filters!r}") from None
-    samples = {name: {"n_samples": args.samples} for name in (
-        "smoothgrad", "smoothgrad_guided_backprop", "smoothgrad_squared", "vargrad", "shap")}
+    samples = {
+        name: {"n_samples": args.samples}
+        for name in (
+            "smoothgrad",
+            "smoothgrad_guided_backprop",
+            "smoothgrad_squared",
+            "vargrad",
+            "shap",
+        )
+    }
     samples["integrated_gradients"] = {"steps": args.samples}
     try:
         config = BenchmarkConfig(
             tasks=tuple(t.strip() for t in args.tasks.split(",") if t.strip()),
-            backends=None if args.backends is None else tuple(
-                b.strip() for b in args.backends.split(",") if b.strip()),
-            n_pairs=args.pairs, epochs=args.epochs, filters=filters, dense_units=args.dense_units,
-            n_explain=args.explain, n_sanity=args.sanity, n_faithfulness=args.faithfulness,
-            min_auroc=args.min_auroc, seed=args.seed, workers=args.workers, backend_params=samples,
+            backends=None
+            if args.backends is None
+            else tuple(b.strip() for b in args.backends.split(",") if b.strip()),
+            n_pairs=args.pairs,
+            epochs=args.epochs,
+            filters=filters,
+            dense_units=args.dense_units,
+            n_explain=args.explain,
+            n_sanity=args.sanity,
+            n_faithfulness=args.faithfulness,
+            min_auroc=args.min_auroc,
+            seed=args.seed,
+            workers=args.workers,
+            backend_params=samples,
         ).check()
         from mirnamap.saliency import list_backends
 
@@ -804,8 +901,11 @@ def _run_benchmark(args: argparse.Namespace) -> int:
     print(f"wrote {len(paths)} files -> {args.output}")
     refused = [t for t in result.tasks if not t.model_ok]
     for task in refused:
-        print(f"{task.task}: model test AUROC {task.test_auroc:.3f} < {config.min_auroc}: "
-              "explanation metrics withheld", file=sys.stderr)
+        print(
+            f"{task.task}: model test AUROC {task.test_auroc:.3f} < {config.min_auroc}: "
+            "explanation metrics withheld",
+            file=sys.stderr,
+        )
     return EXIT_ALL_FAILED if len(refused) == len(result.tasks) else 0
 
 

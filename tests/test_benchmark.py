@@ -251,6 +251,37 @@ def test_a_map_painting_the_truth_scores_perfectly():
     assert np.isnan(signed["auroc"]).all()
 
 
+def test_adapted_truth_closes_a_set_truth_over_base_pairs_only():
+    from mirnamap.project import project
+
+    enc = _hairpins()
+    lengths = np.array([len(s) for s in enc.sequences])
+    truth = [np.zeros(n) for n in lengths]
+    truth[0][[1, 7]] = 1.0  # stem nucleotide 1 (partner 13) and a loop nucleotide
+    truth[1][[3, 8, 17]] = 1.0  # stem 3 (partner 13), loop 8, tail 17 (unpaired)
+    truth[2][[104, 110]] = 1.0  # loop 104..107 and stem 110 (partner 101)
+    closed = adapt_truth(truth, enc.layout, lengths, enc.structures)
+    pixels = project(np.ones(enc.layout.shape), enc.layout, lengths).n_pixels
+    expected = [[1, 7, 13], [3, 8, 13, 17], [101, 104, 110]]
+    for k, want in enumerate(expected):
+        assert np.flatnonzero(closed[k]).tolist() == [w for w in want if pixels[k][w] > 0]
+        assert np.array_equal(closed[k][want], pixels[k][want].astype(float))
+    # Without structures: only the truth's own nucleotides; a signed truth is not closed.
+    plain = adapt_truth(truth, enc.layout, lengths)
+    assert np.flatnonzero(plain[0]).tolist() == [1, 7]
+    painted = np.zeros(enc.layout.shape, dtype=np.float32)
+    for k, t in enumerate(closed):
+        painted[k] = np.where(enc.layout[k] >= 0, t[np.clip(enc.layout[k], 0, None)] > 0, 0.0)
+    scores = score_maps(painted, enc.layout, lengths, truth, structures=enc.structures)
+    assert np.allclose(scores["cos_adapted"], 1.0)  # a map of truth + partners is perfect
+    assert (scores["cos_raw"] < 0.99).all()
+    signed = score_maps(painted, enc.layout, lengths, truth, signed=True, structures=enc.structures)
+    unclosed = score_maps(painted, enc.layout, lengths, truth, signed=True)
+    assert np.array_equal(signed["cos_adapted"], unclosed["cos_adapted"])
+    with pytest.raises(ValueError, match="hairpin 1: structure has length"):
+        adapt_truth(truth, enc.layout, lengths, [enc.structures[0]] * 3)
+
+
 # ------------------------------------------------------------------- deletion test
 
 

@@ -30,16 +30,23 @@ def tiny_cnn(seed: int = 0, separate_relu: bool = True) -> keras.Model:
     init = keras.initializers.GlorotUniform
     inputs = keras.Input(SHAPE, name="image")
     x = keras.layers.Rescaling(1 / 255.0)(inputs)
-    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv_a",
-                            kernel_initializer=init(seed))(x)
-    x = keras.layers.Conv2D(4, 3, padding="same", name="conv_b",
-                            activation=None if separate_relu else "relu",
-                            kernel_initializer=init(seed + 1))(x)
+    x = keras.layers.Conv2D(
+        4, 3, padding="same", activation="relu", name="conv_a", kernel_initializer=init(seed)
+    )(x)
+    x = keras.layers.Conv2D(
+        4,
+        3,
+        padding="same",
+        name="conv_b",
+        activation=None if separate_relu else "relu",
+        kernel_initializer=init(seed + 1),
+    )(x)
     if separate_relu:
         x = keras.layers.ReLU(name="relu_b")(x)
     x = keras.layers.MaxPooling2D(2)(x)
-    x = keras.layers.Conv2D(5, 3, padding="same", activation="relu", name="conv_c",
-                            kernel_initializer=init(seed + 2))(x)
+    x = keras.layers.Conv2D(
+        5, 3, padding="same", activation="relu", name="conv_c", kernel_initializer=init(seed + 2)
+    )(x)
     x = keras.layers.Dropout(0.5, seed=seed)(x)
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dense(8, activation="relu", kernel_initializer=init(seed + 3))(x)
@@ -117,9 +124,19 @@ def x() -> np.ndarray:
 
 def test_every_issue_backend_is_registered() -> None:
     expected = {
-        "gradient", "gradient_x_input", "smoothgrad", "smoothgrad_squared", "vargrad",
-        "guided_backprop", "smoothgrad_guided_backprop", "deconvnet", "grad_cam",
-        "grad_cam_plus_plus", "integrated_gradients", "occlusion", "shap",
+        "gradient",
+        "gradient_x_input",
+        "smoothgrad",
+        "smoothgrad_squared",
+        "vargrad",
+        "guided_backprop",
+        "smoothgrad_guided_backprop",
+        "deconvnet",
+        "grad_cam",
+        "grad_cam_plus_plus",
+        "integrated_gradients",
+        "occlusion",
+        "shap",
     }
     assert expected <= set(list_backends())
     assert set(FAST) | expected >= set(list_backends())
@@ -145,8 +162,10 @@ def test_contract(name: str, model: keras.Model, x: np.ndarray) -> None:
         again = explain(model, x, name, target=1, batch_size=batch_size, **params)
         np.testing.assert_allclose(again, maps, rtol=1e-4, atol=1e-5 * scale)
     np.testing.assert_allclose(
-        explain(model, x[:1], name, target=1, batch_size=len(x), **params), maps[:1],
-        rtol=1e-4, atol=1e-5 * scale,
+        explain(model, x[:1], name, target=1, batch_size=len(x), **params),
+        maps[:1],
+        rtol=1e-4,
+        atol=1e-5 * scale,
     )
     np.testing.assert_array_equal(
         get_backend(name)(model, x, np.ones(len(x), int), batch_size=len(x), **params),
@@ -174,8 +193,9 @@ def test_explain_defaults_to_the_predicted_class(model: keras.Model, x: np.ndarr
 
 def test_explain_chunks_give_the_same_maps(model: keras.Model, x: np.ndarray) -> None:
     whole = explain(model, x, "smoothgrad_guided_backprop", n_samples=3, chunk_size=len(x))
-    chunked = explain(model, x, "smoothgrad_guided_backprop", n_samples=3, chunk_size=2,
-                      progress=False)
+    chunked = explain(
+        model, x, "smoothgrad_guided_backprop", n_samples=3, chunk_size=2, progress=False
+    )
     np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-9)
 
 
@@ -208,7 +228,9 @@ def test_a_retrained_model_is_explained_with_its_new_weights() -> None:
     model.set_weights(tiny_cnn(seed=9).get_weights())
     np.testing.assert_allclose(
         explain(model, x, "guided_backprop", target=1),
-        explain(tiny_cnn(seed=9), x, "guided_backprop", target=1), rtol=1e-5, atol=1e-9,
+        explain(tiny_cnn(seed=9), x, "guided_backprop", target=1),
+        rtol=1e-5,
+        atol=1e-9,
     )
 
 
@@ -238,7 +260,8 @@ def test_gradient_of_a_linear_model_is_its_weights() -> None:
         explain(model, x, "gradient", target=targets), expected.sum(-1), rtol=1e-5, atol=1e-6
     )
     np.testing.assert_allclose(
-        explain(model, x, "gradient_x_input", target=targets, reduce=None), expected * x,
+        explain(model, x, "gradient_x_input", target=targets, reduce=None),
+        expected * x,
         rtol=1e-5,
     )
 
@@ -246,8 +269,9 @@ def test_gradient_of_a_linear_model_is_its_weights() -> None:
 def relu_square_model() -> keras.Model:
     inputs = keras.Input((3, 4, 1))
     h = keras.layers.Flatten()(inputs)
-    h = keras.layers.Dense(6, activation="relu",
-                           kernel_initializer=keras.initializers.RandomNormal(seed=0))(h)
+    h = keras.layers.Dense(
+        6, activation="relu", kernel_initializer=keras.initializers.RandomNormal(seed=0)
+    )(h)
     return keras.Model(inputs, SquareLogits(name="logits")(h))
 
 
@@ -263,7 +287,8 @@ def test_guided_backprop_zeroes_negative_gradients() -> None:
     # logit 1 = +sum(h^2): the gradient at the ReLUs is positive where they are on, so
     # guided backpropagation equals the true gradient.
     np.testing.assert_allclose(
-        explain(model, x, "guided_backprop", target=1), explain(model, x, "gradient", target=1),
+        explain(model, x, "guided_backprop", target=1),
+        explain(model, x, "gradient", target=1),
         rtol=1e-6,
     )
 
@@ -301,8 +326,9 @@ def test_deconvnet_differs_from_guided_backprop_where_it_should(separate_relu: b
     # Logit 1 reads them with -1: both modified rules block the negative signal.
     for name in ("guided_backprop", "deconvnet"):
         np.testing.assert_array_equal(explain(model, x, name, target=1), 0.0)
-    np.testing.assert_allclose(explain(model, x, "gradient", target=1, reduce=None).reshape(2),
-                               -w[:, 0])
+    np.testing.assert_allclose(
+        explain(model, x, "gradient", target=1, reduce=None).reshape(2), -w[:, 0]
+    )
 
 
 def test_cam_weights_from_hand_written_activations() -> None:
@@ -313,7 +339,8 @@ def test_cam_weights_from_hand_written_activations() -> None:
     # w = sum alpha * relu(g); channel 0: sum(A) = 4, channel 1 has no positive gradient.
     alpha = [0.25 / (0.5 + 4 * 0.125), 2.25 / (4.5 + 4 * 3.375)]
     np.testing.assert_allclose(
-        cam_weights(a, g, "grad_cam_plus_plus"), [[alpha[0] * 0.5 + alpha[1] * 1.5, 0.0]],
+        cam_weights(a, g, "grad_cam_plus_plus"),
+        [[alpha[0] * 0.5 + alpha[1] * 1.5, 0.0]],
         rtol=1e-6,
     )
 
@@ -352,15 +379,26 @@ def test_grad_cam_on_deepmir_is_upsampled_to_the_image() -> None:
 
 @pytest.mark.parametrize(
     "baseline, quadrature",
-    [("white", "gausslegendre"), ("black", "gausslegendre"), ("blurred", "gausslegendre"),
-     ("white", "riemann_trapezoid")],
+    [
+        ("white", "gausslegendre"),
+        ("black", "gausslegendre"),
+        ("blurred", "gausslegendre"),
+        ("white", "riemann_trapezoid"),
+    ],
 )
 def test_integrated_gradients_completeness(
     baseline: str, quadrature: str, model: keras.Model, x: np.ndarray
 ) -> None:
     # ReLU networks have a piecewise-constant gradient along the path: enough steps.
-    maps = explain(model, x[:3], "integrated_gradients", target=1, steps=256, baseline=baseline,
-                   quadrature=quadrature)
+    maps = explain(
+        model,
+        x[:3],
+        "integrated_gradients",
+        target=1,
+        steps=256,
+        baseline=baseline,
+        quadrature=quadrature,
+    )
     start = make_baseline(x[:3].astype(np.float32), baseline)
     difference = logits_of(model, x[:3])[:, 1] - logits_of(model, start)[:, 1]
     assert (np.abs(difference) > 1e-3).all()
@@ -370,24 +408,32 @@ def test_integrated_gradients_completeness(
 def test_integrated_gradients_of_a_linear_model_is_exact_at_one_step() -> None:
     weights = np.random.default_rng(1).normal(size=(40, 2)).astype(np.float32)
     model, x = linear_model(weights, (4, 5, 2)), random_images(2, shape=(4, 5, 2))
-    maps = explain(model, x, "integrated_gradients", target=1, steps=1, baseline="black",
-                   reduce=None)
+    maps = explain(
+        model, x, "integrated_gradients", target=1, steps=1, baseline="black", reduce=None
+    )
     np.testing.assert_allclose(maps, weights[:, 1].reshape(4, 5, 2) * x, rtol=1e-5)
 
 
 def test_smoothgrad_with_zero_noise_is_its_inner_backend(model: keras.Model, x: np.ndarray) -> None:
     for inner in ("gradient", "guided_backprop", "deconvnet", "integrated_gradients"):
-        expected = get_backend(inner)(model, x, 1, steps=4) if inner == "integrated_gradients" \
+        expected = (
+            get_backend(inner)(model, x, 1, steps=4)
+            if inner == "integrated_gradients"
             else get_backend(inner)(model, x, 1)
+        )
         extra = {"steps": 4} if inner == "integrated_gradients" else {}
         np.testing.assert_allclose(
             smoothgrad(model, x, 1, inner=inner, n_samples=3, noise_level=0.0, **extra),
-            expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max(),
+            expected,
+            rtol=1e-5,
+            atol=1e-6 * np.abs(expected).max(),
         )
     plain = get_backend("gradient")(model, x, 1)
     np.testing.assert_allclose(
         explain(model, x, "smoothgrad_squared", target=1, n_samples=3, noise_level=0.0),
-        plain**2, rtol=1e-5, atol=1e-15,
+        plain**2,
+        rtol=1e-5,
+        atol=1e-15,
     )
     np.testing.assert_allclose(
         explain(model, x, "vargrad", target=1, n_samples=3, noise_level=0.0), 0.0, atol=1e-15
@@ -398,17 +444,19 @@ def test_smoothgrad_averages_its_inner_backend_over_the_seeded_noise(
     model: keras.Model, x: np.ndarray
 ) -> None:
     noise = sample_noise(SHAPE, 5, seed=7) * np.float32(0.2 * 255)
-    for name, inner in (("smoothgrad", "gradient"), ("smoothgrad_guided_backprop",
-                                                     "guided_backprop")):
-        by_hand = np.mean(
-            [get_backend(inner)(model, x + z, 0) for z in noise], axis=0
-        )
+    for name, inner in (
+        ("smoothgrad", "gradient"),
+        ("smoothgrad_guided_backprop", "guided_backprop"),
+    ):
+        by_hand = np.mean([get_backend(inner)(model, x + z, 0) for z in noise], axis=0)
         maps = explain(model, x, name, target=0, n_samples=5, noise_level=0.2, seed=7)
         np.testing.assert_allclose(maps, by_hand, rtol=1e-4, atol=1e-6 * np.abs(by_hand).max())
     squares = np.mean([get_backend("gradient")(model, x + z, 0) ** 2 for z in noise], axis=0)
     np.testing.assert_allclose(
         explain(model, x, "smoothgrad_squared", target=0, n_samples=5, noise_level=0.2, seed=7),
-        squares, rtol=1e-4, atol=1e-6 * squares.max(),
+        squares,
+        rtol=1e-4,
+        atol=1e-6 * squares.max(),
     )
 
 

@@ -51,15 +51,27 @@ def test_shap_backend_is_shaps_own_output(kind: str, x: np.ndarray) -> None:
 
     model = tiny_cnn(seed=11)
     background = random_images(3, seed=9).astype(np.float32)
-    ours = explain(model, x, "shap", target=TARGETS, background=background, n_samples=16,
-                   explainer=kind, seed=4, reduce=None)
+    ours = explain(
+        model,
+        x,
+        "shap",
+        target=TARGETS,
+        background=background,
+        n_samples=16,
+        explainer=kind,
+        seed=4,
+        reduce=None,
+    )
     theirs = []
     for index, target in enumerate(TARGETS):
         if kind == "gradient":
             explainer = shap.GradientExplainer(cut(model), background)
             values, _ = explainer.shap_values(
-                x[index : index + 1], nsamples=16, ranked_outputs=np.array([[target]]),
-                output_rank_order="custom", rseed=4,
+                x[index : index + 1],
+                nsamples=16,
+                ranked_outputs=np.array([[target]]),
+                output_rank_order="custom",
+                rseed=4,
             )
         else:
             explainer = shap.DeepExplainer(cut(model), background)
@@ -82,8 +94,13 @@ def keras_vis_saliency(model: keras.Model, images: np.ndarray, guided: bool) -> 
         cut(model), model_modifier=GuidedBackpropagation() if guided else None, clone=True
     )
     targets = np.resize(TARGETS, len(images))
-    grads = saliency(CategoricalScore(list(targets)), images, gradient_modifier=lambda g: g,
-                     keepdims=True, normalize_map=False)
+    grads = saliency(
+        CategoricalScore(list(targets)),
+        images,
+        gradient_modifier=lambda g: g,
+        keepdims=True,
+        normalize_map=False,
+    )
     return np.asarray(grads).sum(axis=-1)
 
 
@@ -100,10 +117,12 @@ def test_guided_backprop_matches_tf_keras_vis_on_fused_relus(x: np.ndarray) -> N
     agree(explain(model, x, "guided_backprop", target=TARGETS), keras_vis_saliency(model, x, True))
 
 
-@pytest.mark.parametrize("name, guided", [("smoothgrad", False),
-                                          ("smoothgrad_guided_backprop", True)])
-def test_smoothgrad_with_fixed_noise_matches_tf_keras_vis(name: str, guided: bool,
-                                                          x: np.ndarray) -> None:
+@pytest.mark.parametrize(
+    "name, guided", [("smoothgrad", False), ("smoothgrad_guided_backprop", True)]
+)
+def test_smoothgrad_with_fixed_noise_matches_tf_keras_vis(
+    name: str, guided: bool, x: np.ndarray
+) -> None:
     # The peer draws its own noise: give it our noisy copies and average its maps.
     pytest.importorskip("tf_keras_vis")
     model = tiny_cnn(seed=11, separate_relu=False)
@@ -120,8 +139,11 @@ def test_grad_cam_matches_tf_keras_vis(model: keras.Model, x: np.ndarray) -> Non
     from tf_keras_vis.utils.scores import CategoricalScore
 
     theirs = Gradcam(cut(model), clone=True)(
-        CategoricalScore(list(TARGETS)), x, penultimate_layer="conv_a",
-        seek_penultimate_conv_layer=False, normalize_cam=False,
+        CategoricalScore(list(TARGETS)),
+        x,
+        penultimate_layer="conv_a",
+        seek_penultimate_conv_layer=False,
+        normalize_cam=False,
     )
     agree(explain(model, x, "grad_cam", target=TARGETS, layer="conv_a"), theirs)
 
@@ -142,23 +164,36 @@ def xplique_map(
 
 @pytest.mark.parametrize(
     "name, method",
-    [("gradient_x_input", "GradientInput"), ("guided_backprop", "GuidedBackprop"),
-     ("deconvnet", "DeconvNet")],
+    [
+        ("gradient_x_input", "GradientInput"),
+        ("guided_backprop", "GuidedBackprop"),
+        ("deconvnet", "DeconvNet"),
+    ],
 )
-def test_gradient_family_matches_xplique(name: str, method: str, model: keras.Model,
-                                         x: np.ndarray) -> None:
+def test_gradient_family_matches_xplique(
+    name: str, method: str, model: keras.Model, x: np.ndarray
+) -> None:
     # xplique's override handles fused activations and separate ReLU layers.
     theirs = xplique_map(method, model, x, reducer="sum")
     agree(explain(model, x, name, target=TARGETS), theirs)
 
 
 @pytest.mark.parametrize("baseline", [0.0, 255.0])
-def test_integrated_gradients_matches_xplique(baseline: float, model: keras.Model,
-                                              x: np.ndarray) -> None:
-    theirs = xplique_map("IntegratedGradients", model, x, reducer="sum", steps=12,
-                         baseline_value=baseline)
-    ours = explain(model, x, "integrated_gradients", target=TARGETS, steps=12, baseline=baseline,
-                   quadrature="riemann_trapezoid")
+def test_integrated_gradients_matches_xplique(
+    baseline: float, model: keras.Model, x: np.ndarray
+) -> None:
+    theirs = xplique_map(
+        "IntegratedGradients", model, x, reducer="sum", steps=12, baseline_value=baseline
+    )
+    ours = explain(
+        model,
+        x,
+        "integrated_gradients",
+        target=TARGETS,
+        steps=12,
+        baseline=baseline,
+        quadrature="riemann_trapezoid",
+    )
     agree(ours, theirs)
 
 

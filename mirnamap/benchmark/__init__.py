@@ -19,14 +19,17 @@ Metrics on the per-nucleotide scores ``s`` (the sum of ``|map|`` over a nucleoti
 pixels; 0 for a nucleotide that paints none) against the truth set ``T``: ``auroc``,
 ``auprc``, ``top_k`` (precision among the |T| highest), ``mass`` (share of the total in
 T), ``pointing`` (the highest nucleotide is in T), ``cos_raw`` (cosine of s and the 0/1
-truth) and ``cos_adapted`` (cosine of s and the truth passed through the representation:
-painted onto the pixels of its nucleotides and projected back, so a nucleotide counts by
-its pixels and one off the canvas not at all), plus ``distractor`` (share of the total on
-the distractor motif, lower is better). For ``additive`` the truth is signed and the two
-cosines use the signed projection (the set metrics do not apply). ``sanity`` is the
-median Spearman correlation between the trained model's maps and the maps once every
-layer is randomised (high = the map ignores the model; flagged above
-``sanity_threshold``); ``del_salient`` and ``del_random`` are the deletion areas
+truth) and ``cos_adapted`` (cosine of s and the truth passed through the representation,
+:func:`adapt_truth`: closed over base pairs, because the Cordero image draws a pair as one
+column and a planted motif fixes its partners by complementarity, so no model can tell
+the two strands apart; then painted onto the pixels of its nucleotides and projected
+back, so a nucleotide counts by its pixels and one off the canvas not at all), plus
+``distractor`` (share of the total on the distractor motif, lower is better). For
+``additive`` the truth is signed and the two cosines use the signed projection (the set
+metrics do not apply; the truth is not closed over pairs). ``sanity`` is the median
+Spearman correlation between the trained model's maps and the maps once every layer is
+randomised (high = the map ignores the model; flagged above ``sanity_threshold``);
+``del_salient`` and ``del_random`` are the deletion areas
 (mutating salient vs random nucleotides; lower = the map found what the model uses).
 """
 
@@ -256,13 +259,23 @@ class BenchmarkResult(NamedTuple):
 
 
 def adapt_truth(
-    truth: Sequence[np.ndarray], layout: np.ndarray, lengths: np.ndarray
+    truth: Sequence[np.ndarray],
+    layout: np.ndarray,
+    lengths: np.ndarray,
+    structures: Sequence[str] | None = None,
 ) -> list[np.ndarray]:
     """Pass a per-nucleotide truth through the representation.
 
-    The truth is painted onto the pixels of its nucleotides (with the encoder's layout)
-    and projected back with :func:`mirnamap.project.project`: what a perfect pixel map of
-    the truth would score. Nucleotides count by their pixels; one off the canvas gets 0.
+    With ``structures``, the truth is first closed over base pairs: a nucleotide paired to
+    a truth nucleotide gets its value (the larger of the two). This is the analogue of
+    Rasmussen et al.'s implicit hydrogens: the Cordero image draws a base pair as one
+    column, and a planted stem motif fixes its partners by complementarity, so the label
+    is as much a function of the partner strand and no model can be asked to prefer one.
+    Then the truth is painted onto the pixels of its nucleotides (with the encoder's
+    layout) and projected back with :func:`mirnamap.project.project`: what a perfect pixel
+    map of the truth would score. Nucleotides count by their pixels; one off the canvas
+    gets 0. Use the closure for set truths only: a signed additive truth already weighs
+    every nucleotide, partners included.
 
     Parameters
     ----------
@@ -272,6 +285,9 @@ def adapt_truth(
         ``int16 (N, 25, 100)``.
     lengths : np.ndarray
         ``int (N,)``.
+    structures : sequence of str, optional
+        N dot-brackets of length ``L_i``: close the truth over their base pairs. Default
+        is None: no closure.
 
     Returns
     -------
@@ -282,9 +298,25 @@ def adapt_truth(
     >>> enc = encode(["GGGAAACCC"], ["(((...)))"])
     >>> adapt_truth([np.eye(9)[4]], enc.layout, np.array([9]))[0].tolist()
     [0.0, 0.0, 0.0, 0.0, 18.0, 0.0, 0.0, 0.0, 0.0]
+    >>> adapt_truth([np.eye(9)[1]], enc.layout, np.array([9]), ["(((...)))"])[0].tolist()
+    [0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 0.0]
     """
-    from mirnamap.project import project
+    from mirnamap.project import _pairs, project
 
+    if structures is not None:
+        if len(structures) != len(truth):
+            raise ValueError(f"{len(structures)} structures for {len(truth)} truth vectors")
+        closed = []
+        for i, (t, structure) in enumerate(zip(truth, structures, strict=True)):
+            t = np.asarray(t, dtype=np.float64)
+            if len(structure) != len(t):
+                raise ValueError(
+                    f"hairpin {i}: structure has length {len(structure)}, truth {len(t)}"
+                )
+            partner = _pairs(structure)
+            mate = np.where(partner >= 0, t[np.clip(partner, 0, None)], 0.0)
+            closed.append(np.maximum(t, mate))
+        truth = closed
     padded = metrics.pad(truth, fill=0.0)
     if padded.shape[1] == 0:
         return [np.zeros(0) for _ in truth]
@@ -303,6 +335,7 @@ def score_maps(
     *,
     signed: bool = False,
     distractor: Sequence[np.ndarray] | None = None,
+    structures: Sequence[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """Score N pixel maps against per-nucleotide truth: every map metric, per hairpin.
 
@@ -321,6 +354,9 @@ def score_maps(
         projection; the set metrics are NaN. Default is False.
     distractor : sequence of np.ndarray, optional
         N ``bool (L_i,)``: where the distractor sits.
+    structures : sequence of str, optional
+        N dot-brackets: the set truth is closed over their base pairs before it is adapted
+        (see :func:`adapt_truth`; ignored if ``signed``). Default is None.
 
     Returns
     -------
@@ -336,7 +372,9 @@ def score_maps(
         width=width,
     )
     truth_pad = metrics.pad(truth, width=width)
-    adapted = metrics.pad(adapt_truth(truth, layout, lengths), width=width)
+    adapted = metrics.pad(
+        adapt_truth(truth, layout, lengths, None if signed else structures), width=width
+    )
     n = len(lengths)
     out = {m: np.full(n, np.nan) for m in _MAP_METRICS}
     if signed:
@@ -465,6 +503,7 @@ def run_task(
     lengths = data.lengths[chosen]
     truth = [data.truth[i] for i in chosen]
     distractor = [data.distractor[i] for i in chosen] if config.params.distractor else None
+    structures = [data.structures[i] for i in chosen]
     per_sequence: dict = {}
     sanity: dict = {}
     deletion: dict = {}
@@ -475,7 +514,13 @@ def run_task(
     }
     for name, maps in references.items():
         per_sequence[name] = score_maps(
-            maps, layout, lengths, truth, signed=task == "additive", distractor=distractor
+            maps,
+            layout,
+            lengths,
+            truth,
+            signed=task == "additive",
+            distractor=distractor,
+            structures=structures,
         )
     for backend in backends:
         options = config.backend_params.get(backend, {})
@@ -492,7 +537,13 @@ def run_task(
         )
         seconds[backend] = time.perf_counter() - start
         per_sequence[backend] = score_maps(
-            maps, layout, lengths, truth, signed=task == "additive", distractor=distractor
+            maps,
+            layout,
+            lengths,
+            truth,
+            signed=task == "additive",
+            distractor=distractor,
+            structures=structures,
         )
         if config.n_sanity:
             k = min(config.n_sanity, len(chosen))

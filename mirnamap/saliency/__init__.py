@@ -137,17 +137,19 @@ def explain(
     """
     backend = get_backend(method)
     batch_size = check_batch_size(batch_size)
-    chunk_size = max(batch_size, CHUNK_SIZE) if chunk_size is None else check_batch_size(
-        chunk_size
-    )
+    chunk_size = max(batch_size, CHUNK_SIZE) if chunk_size is None else check_batch_size(chunk_size)
     x = as_images(model, images)
     targets = resolve_targets(model, x, target, batch_size)
     starts = range(0, len(x), chunk_size)
     show = len(starts) > 1 if progress is None else bool(progress)
     parts = [
         backend(
-            model, x[start : start + chunk_size], targets[start : start + chunk_size],
-            batch_size=batch_size, seed=seed, **params,
+            model,
+            x[start : start + chunk_size],
+            targets[start : start + chunk_size],
+            batch_size=batch_size,
+            seed=seed,
+            **params,
         )
         for start in tqdm(starts, desc=method, unit="chunk", disable=not show)
     ]

@@ -428,10 +428,9 @@ class _Clone(NamedTuple):
             copy.assign(source)
 
 
-def _clone(
-    model: keras.Model, select: Callable[[keras.layers.Layer], bool], policy: str
-) -> _Clone:
+def _clone(model: keras.Model, select: Callable[[keras.layers.Layer], bool], policy: str) -> _Clone:
     """Clone ``model``, giving the selected layers a linear activation or a policy ReLU."""
+
     def clone_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
         if not select(layer):
             return layer.__class__.from_config(layer.get_config())
@@ -441,8 +440,10 @@ def _clone(
             return new
         if isinstance(layer, keras.layers.ReLU):
             config = layer.get_config()
-            if config.get("max_value") is not None or config.get("negative_slope", 0) or config.get(
-                "threshold", 0
+            if (
+                config.get("max_value") is not None
+                or config.get("negative_slope", 0)
+                or config.get("threshold", 0)
             ):
                 raise ValueError(
                     f"layer {layer.name!r} is a ReLU with max_value/negative_slope/threshold; "

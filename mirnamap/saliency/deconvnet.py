@@ -26,7 +26,10 @@ __all__ = ["deconvnet"]
 
 
 @register(
-    "deconvnet", family="modified gradient", passes="1", baseline="no",
+    "deconvnet",
+    family="modified gradient",
+    passes="1",
+    baseline="no",
     reference="Zeiler & Fergus 2014, arXiv:1311.2901",
 )
 def deconvnet(

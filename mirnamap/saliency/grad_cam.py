@@ -101,7 +101,10 @@ def _cam(
 
 
 @register(
-    "grad_cam", family="activation x gradient (CAM)", passes="1", baseline="no",
+    "grad_cam",
+    family="activation x gradient (CAM)",
+    passes="1",
+    baseline="no",
     reference="Selvaraju et al. 2017, arXiv:1610.02391",
 )
 def grad_cam(
@@ -134,7 +137,10 @@ def grad_cam(
 
 
 @register(
-    "grad_cam_plus_plus", family="activation x gradient (CAM)", passes="1", baseline="no",
+    "grad_cam_plus_plus",
+    family="activation x gradient (CAM)",
+    passes="1",
+    baseline="no",
     reference="Chattopadhay et al. 2018, arXiv:1710.11063",
 )
 def grad_cam_plus_plus(

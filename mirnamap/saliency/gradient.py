@@ -23,7 +23,10 @@ __all__ = ["gradient"]
 
 
 @register(
-    "gradient", family="gradient", passes="1", baseline="no",
+    "gradient",
+    family="gradient",
+    passes="1",
+    baseline="no",
     reference="Simonyan et al. 2013, arXiv:1312.6034",
 )
 def gradient(

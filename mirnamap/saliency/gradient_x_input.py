@@ -23,7 +23,10 @@ __all__ = ["gradient_x_input"]
 
 
 @register(
-    "gradient_x_input", family="gradient", passes="1", baseline="no (implicitly 0 = black)",
+    "gradient_x_input",
+    family="gradient",
+    passes="1",
+    baseline="no (implicitly 0 = black)",
     reference="Shrikumar et al. 2016, arXiv:1605.01713",
 )
 def gradient_x_input(

@@ -26,7 +26,10 @@ __all__ = ["guided_backprop"]
 
 
 @register(
-    "guided_backprop", family="modified gradient", passes="1", baseline="no",
+    "guided_backprop",
+    family="modified gradient",
+    passes="1",
+    baseline="no",
     reference="Springenberg et al. 2014, arXiv:1412.6806",
 )
 def guided_backprop(

@@ -27,9 +27,7 @@ from mirnamap.saliency._common import (
 __all__ = ["METHODS", "integrated_gradients", "make_baseline", "path_points"]
 
 #: Quadrature rules for the path integral.
-METHODS = (
-    "gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"
-)
+METHODS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
 
 
 def path_points(steps: int, quadrature: str = "gausslegendre") -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +117,9 @@ def make_baseline(
 
 
 @register(
-    "integrated_gradients", family="path integral", passes="steps (default 50)",
+    "integrated_gradients",
+    family="path integral",
+    passes="steps (default 50)",
     baseline="yes (white canvas, black, blurred, or given)",
     reference="Sundararajan et al. 2017, arXiv:1703.01365",
 )
@@ -173,7 +173,9 @@ def integrated_gradients(
         delta = image - base
         points = (base[:, None] + alphas * delta[:, None]).reshape(-1, *x.shape[1:])
         grads = input_gradients(
-            model, points, np.repeat(targets[start : start + group], len(weights)),
+            model,
+            points,
+            np.repeat(targets[start : start + group], len(weights)),
             batch_size=batch_size,
         ).reshape(len(image), len(weights), *x.shape[1:])
         out[start : start + group] = np.tensordot(weights, grads, axes=([0], [1])) * delta

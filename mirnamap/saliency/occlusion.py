@@ -56,7 +56,9 @@ def patch_origins(length: int, size: int, stride: int) -> list[int]:
 
 
 @register(
-    "occlusion", family="perturbation", passes="patches + 1 forward only (default 101)",
+    "occlusion",
+    family="perturbation",
+    passes="patches + 1 forward only (default 101)",
     baseline="yes (fill value, default the white canvas)",
     reference="Zeiler & Fergus 2014, arXiv:1311.2901",
 )
@@ -94,11 +96,13 @@ def occlusion(
     targets = resolve_targets(model, x, target, batch_size)
     (height, width), (ph, pw) = x.shape[1:3], _pair(size, "size")
     sh, sw = _pair(stride, "stride")
-    masks = np.array([
-        np.pad(np.ones((ph, pw), bool), ((r, height - ph - r), (c, width - pw - c)))
-        for r in patch_origins(height, ph, sh)
-        for c in patch_origins(width, pw, sw)
-    ])  # (P, H, W)
+    masks = np.array(
+        [
+            np.pad(np.ones((ph, pw), bool), ((r, height - ph - r), (c, width - pw - c)))
+            for r in patch_origins(height, ph, sh)
+            for c in patch_origins(width, pw, sw)
+        ]
+    )  # (P, H, W)
     cover = masks.sum(axis=0, dtype=np.float32)
     base = target_logits(model, x, targets, batch_size)
     group = group_size(len(masks), batch_size)
@@ -107,8 +111,10 @@ def occlusion(
         image = x[start : start + group]
         covered = np.where(masks[None, :, :, :, None], np.float32(fill), image[:, None])
         logits = target_logits(
-            model, covered.reshape(-1, *x.shape[1:]),
-            np.repeat(targets[start : start + group], len(masks)), batch_size,
+            model,
+            covered.reshape(-1, *x.shape[1:]),
+            np.repeat(targets[start : start + group], len(masks)),
+            batch_size,
         ).reshape(len(image), len(masks))
         drop = base[start : start + group, None] - logits  # (G, P)
         out[start : start + group] = np.tensordot(drop, masks.astype(np.float32), axes=1) / cover

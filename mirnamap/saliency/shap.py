@@ -50,7 +50,9 @@ def _explainer(model: keras.Model, background: np.ndarray, kind: str, batch_size
 
 
 @register(
-    "shap", family="Shapley (expected gradients)", passes="n_samples (default 200)",
+    "shap",
+    family="Shapley (expected gradients)",
+    passes="n_samples (default 200)",
     baseline="yes (background set, default the white canvas)",
     reference="Lundberg & Lee 2017, arXiv:1705.07874",
 )
@@ -105,8 +107,11 @@ def shap_values(
             ranks = targets[index : index + 1, None]
             if explainer == "gradient":
                 values, _ = engine.shap_values(  # type: ignore[attr-defined]
-                    x[index : index + 1], nsamples=int(n_samples), ranked_outputs=ranks,
-                    output_rank_order="custom", rseed=int(seed),
+                    x[index : index + 1],
+                    nsamples=int(n_samples),
+                    ranked_outputs=ranks,
+                    output_rank_order="custom",
+                    rseed=int(seed),
                 )
             else:
                 # DeepExplainer ranks outputs only by value: explain all, keep the target.

@@ -136,8 +136,12 @@ def smoothgrad(
         chunk = x[start : start + group]
         noisy = (chunk[:, None] + noise[None]).reshape(-1, *x.shape[1:])
         maps = backend(
-            model, noisy, np.repeat(targets[start : start + group], n_samples),
-            batch_size=batch_size, seed=seed, **inner_params,
+            model,
+            noisy,
+            np.repeat(targets[start : start + group], n_samples),
+            batch_size=batch_size,
+            seed=seed,
+            **inner_params,
         )
         maps = maps.reshape(len(chunk), n_samples, *maps.shape[1:])
         if variant == "mean":
@@ -171,8 +175,14 @@ def noise_tunnel(inner: str | Backend, variant: str = "mean") -> Backend:
         **params: Any,
     ) -> Maps:
         return smoothgrad(
-            model, images, target, batch_size=batch_size, seed=seed, inner=inner,
-            variant=variant, **params,
+            model,
+            images,
+            target,
+            batch_size=batch_size,
+            seed=seed,
+            inner=inner,
+            variant=variant,
+            **params,
         )
 
     name = inner if isinstance(inner, str) else getattr(inner, "__name__", "backend")
@@ -190,15 +200,24 @@ def _register(name: str, inner: str, variant: str, passes: str, reference: str) 
 
 _SMOOTH = "Smilkov et al. 2017, arXiv:1706.03825"
 register(
-    "smoothgrad", family="noise average", passes="n_samples (default 50)", baseline="no",
+    "smoothgrad",
+    family="noise average",
+    passes="n_samples (default 50)",
+    baseline="no",
     reference=_SMOOTH,
 )(smoothgrad)
 _register("smoothgrad_squared", "gradient", "squared", "n_samples (default 50)", _SMOOTH)
 _register(
-    "vargrad", "gradient", "vargrad", "n_samples (default 50)",
+    "vargrad",
+    "gradient",
+    "vargrad",
+    "n_samples (default 50)",
     "Adebayo et al. 2018, arXiv:1810.03307",
 )
 _register(
-    "smoothgrad_guided_backprop", "guided_backprop", "mean", "n_samples (default 50)",
+    "smoothgrad_guided_backprop",
+    "guided_backprop",
+    "mean",
+    "n_samples (default 50)",
     "Smilkov et al. 2017 over Springenberg et al. 2014",
 )
