@@ -586,8 +586,8 @@ def _run_explain(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm.auto import tqdm
 
-    from mirnamap.export import forna_colours, varna_arguments, write_tsv
-    from mirnamap.project import REGIONS, project, summarise_regions
+    from mirnamap.export import forna_colours, varna_arguments, write_summary, write_tsv
+    from mirnamap.project import project
 
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
     from mirnamap.saliency import explain, list_backends
@@ -654,17 +654,7 @@ def _run_explain(args: argparse.Namespace) -> int:
         structures,
         {m: projections[m].scores for m in methods},
     )
-    _write_explain_summary(
-        args.out / "summary.tsv",
-        ids,
-        lengths,
-        probabilities,
-        projections,
-        abs_projections,
-        structures,
-        summarise_regions,
-        REGIONS,
-    )
+    write_summary(args.out / "summary.tsv", ids, probabilities, abs_projections, structures)
     from mirnamap.plot import (
         plot_backends,
         plot_hairpin,
@@ -737,48 +727,6 @@ def _run_explain(args: argparse.Namespace) -> int:
         "(per record: track.png, hairpin_*.png, structure_*.png; saliency.tsv, summary.tsv)"
     )
     return EXIT_ALL_FAILED if explained == 0 else 0
-
-
-def _write_explain_summary(
-    path,
-    ids,
-    lengths,
-    probabilities,
-    projections,
-    abs_projections,
-    structures,
-    summarise_regions,
-    regions,
-) -> None:
-    """One row per record: probability, and per method where the |saliency| falls."""
-    import csv
-
-    import numpy as np
-
-    header = ["id", "length", "p_pre_mirna", "nt_without_pixel"]
-    columns = []
-    for m, proj in abs_projections.items():
-        summary = summarise_regions(proj, structures, ids=ids)
-        shares = summary.sums / np.where(summary.total == 0, np.nan, summary.total)[:, None]
-        names = [*regions, "background", "gap"]
-        values = np.column_stack([shares, proj.background_share, proj.gap_share])
-        header += [f"{m}:{n}" for n in names]
-        columns.append(values)
-    table = np.column_stack(columns) if columns else np.zeros((len(ids), 0))
-    first = next(iter(projections.values()))
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(header)
-        for k, record in enumerate(ids):
-            writer.writerow(
-                [
-                    record,
-                    int(lengths[k]),
-                    f"{float(probabilities[k]):.6f}",
-                    int((first.n_pixels[k] == 0).sum()),
-                    *("NA" if np.isnan(v) else f"{v:.6g}" for v in table[k]),
-                ]
-            )
 
 
 # ------------------------------------------------------------------------ benchmark

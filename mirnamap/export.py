@@ -23,12 +23,15 @@ import csv
 import io
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from mirnamap.project import Projection
 
 __all__ = [
     "DIVERGING",
@@ -39,6 +42,7 @@ __all__ = [
     "symmetric_limit",
     "varna_arguments",
     "varna_colormap",
+    "write_summary",
     "write_tsv",
 ]
 
@@ -138,11 +142,7 @@ def write_tsv(
                     ]
                 )
 
-    if isinstance(path, io.TextIOBase) or hasattr(path, "write"):
-        write(path)  # type: ignore[arg-type]
-    else:
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            write(handle)
+    _write_text(path, write)
 
 
 def read_tsv(path: str | os.PathLike[str]) -> ScoreTable:
@@ -299,3 +299,89 @@ def forna_colours(
         level = 0.5 + 0.5 * float(np.clip(value / limit, -1.0, 1.0))
         parts.append(f"{i + 1}:{to_hex(colours(level))}")
     return " ".join(parts)
+
+
+def write_summary(
+    path: str | os.PathLike[str] | IO[str],
+    ids: Sequence[str],
+    probabilities: npt.ArrayLike,
+    magnitudes: Mapping[str, Projection],
+    structures: Sequence[str],
+) -> None:
+    """One row per record: its probability, and per backend where the |saliency| falls.
+
+    Columns: ``id``, ``length``, ``p_pre_mirna``, ``nt_without_pixel`` (nucleotides that
+    paint no pixel), then for each backend ``M`` the shares of the whole |map| on the
+    nucleotides of each region of :data:`mirnamap.project.REGIONS` (``M:<region>``), on
+    the white background (``M:background``) and on the gap bars (``M:gap``); they sum to
+    1. The shares of an all-zero map are written ``NA``.
+
+    Parameters
+    ----------
+    path : path or text file
+        Where to write the TSV.
+    ids : sequence of str
+        N record ids.
+    probabilities : array_like
+        ``float (N,)``: P(pre-miRNA) of each record.
+    magnitudes : mapping of str to Projection
+        Backend name -> :func:`mirnamap.project.project` of ``np.abs(maps)`` (N hairpins).
+    structures : sequence of str
+        N dot-brackets (the regions come from them).
+
+    >>> from mirnamap.encode import encode
+    >>> from mirnamap.project import project
+    >>> enc = encode(["GGGAAACCC"], ["(((...)))"], ids=["x"])
+    >>> maps = np.where(enc.layout >= 0, 1.0, 0.0)  # 1 on every nucleotide pixel
+    >>> buffer = io.StringIO()
+    >>> write_summary(buffer, ["x"], [0.9], {"m": project(maps, enc.layout, [9])}, ["(((...)))"])
+    >>> header, row = buffer.getvalue().splitlines()
+    >>> dict(zip(header.split("\\t"), row.split("\\t")))["m:terminal loop"]
+    '0.793103'
+    """
+    from mirnamap.project import REGIONS, summarise_regions
+
+    ids = list(ids)
+    probabilities = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    if len(probabilities) != len(ids) or len(structures) != len(ids):
+        raise ValueError(
+            f"{len(ids)} ids, {len(probabilities)} probabilities and {len(structures)} "
+            "structures: one of each per record"
+        )
+    header = ["id", "length", "p_pre_mirna", "nt_without_pixel"]
+    columns = []
+    for name, projection in magnitudes.items():
+        if len(projection) != len(ids):
+            raise ValueError(f"{name}: {len(projection)} projections for {len(ids)} records")
+        summary = summarise_regions(projection, structures, ids=ids)
+        shares = summary.sums / np.where(summary.total == 0, np.nan, summary.total)[:, None]
+        values = np.column_stack([shares, projection.background_share, projection.gap_share])
+        header += [f"{name}:{region}" for region in (*REGIONS, "background", "gap")]
+        columns.append(values)
+    table = np.column_stack(columns) if columns else np.zeros((len(ids), 0))
+    first = next(iter(magnitudes.values()), None)
+
+    def write(handle: IO[str]) -> None:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(header)
+        for k, record in enumerate(ids):
+            writer.writerow(
+                [
+                    record,
+                    len(structures[k]),
+                    f"{probabilities[k]:.6f}",
+                    MISSING if first is None else int((first.n_pixels[k] == 0).sum()),
+                    *(MISSING if np.isnan(v) else f"{v:.6g}" for v in table[k]),
+                ]
+            )
+
+    _write_text(path, write)
+
+
+def _write_text(path: str | os.PathLike[str] | IO[str], write: Callable[[IO[str]], None]) -> None:
+    """Call ``write`` on an open text file (left open) or on ``path`` opened for writing."""
+    if isinstance(path, io.TextIOBase) or hasattr(path, "write"):
+        write(path)  # type: ignore[arg-type]
+    else:
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            write(handle)

@@ -13,6 +13,7 @@ from mirnamap.export import (
     symmetric_limit,
     varna_arguments,
     varna_colormap,
+    write_summary,
     write_tsv,
 )
 
@@ -152,3 +153,46 @@ def test_symmetric_limit():
     assert symmetric_limit([1.0, -3.0, np.nan]) == 3.0
     assert symmetric_limit([np.nan]) == 1.0
     assert symmetric_limit([0.0, 0.0]) == 1.0
+
+
+def test_summary_shares_say_where_a_known_map_put_its_saliency(tmp_path):
+    import csv
+
+    from mirnamap.encode import encode
+    from mirnamap.project import REGIONS, project
+
+    # "xx": unpaired 5' tail (2 nt) + stem + loop; "yy": stem and loop only.
+    sequences, structures = ["AAGGGAAACCC", "GGGGAAAACCCC"], ["..(((...)))", "((((....))))"]
+    enc = encode(sequences, structures, ids=["xx", "yy"])
+    lengths = [len(s) for s in sequences]
+    maps = np.zeros(enc.layout.shape)
+    maps[0][enc.layout[0] == 0] = 3.0  # the first tail nucleotide only
+    maps[0][enc.layout[0] == -1] = 1.0  # and the background
+    maps[1][enc.layout[1] == 5] = -2.0  # a loop nucleotide (|.| is what counts)
+    magnitude = project(np.abs(maps), enc.layout, lengths)
+    path = tmp_path / "summary.tsv"
+    write_summary(path, ["xx", "yy"], [0.25, 0.75], {"m": magnitude}, structures)
+    with open(path, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert [r["id"] for r in rows] == ["xx", "yy"]
+    assert [r["length"] for r in rows] == ["11", "12"]
+    assert [float(r["p_pre_mirna"]) for r in rows] == [0.25, 0.75]
+    total = np.abs(maps[0]).sum()
+    tail = 3.0 * (enc.layout[0] == 0).sum() / total
+    assert float(rows[0]["m:5' tail"]) == pytest.approx(tail, rel=1e-5)
+    assert float(rows[0]["m:background"]) == pytest.approx(1 - tail, rel=1e-5)
+    assert rows[1]["m:terminal loop"] == "1" and float(rows[1]["m:background"]) == 0.0
+    for row in rows:
+        shares = [float(row[f"m:{name}"]) for name in (*REGIONS, "background", "gap")]
+        assert sum(shares) == pytest.approx(1.0)
+    empty = project(np.zeros(enc.layout.shape), enc.layout, lengths)
+    write_summary(path, ["xx", "yy"], [0.25, 0.75], {"m": empty}, structures)
+    assert path.read_text().splitlines()[1].split("\t")[4:] == ["NA"] * (len(REGIONS) + 2)
+    with pytest.raises(ValueError, match="1 projections for 2 records"):
+        write_summary(
+            path,
+            ["xx", "yy"],
+            [0.1, 0.2],
+            {"m": project(maps[:1], enc.layout[:1], lengths[:1])},
+            structures,
+        )
