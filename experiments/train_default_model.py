@@ -41,6 +41,19 @@ def main() -> None:
     )
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument(
+        "--reduce-lr",
+        type=int,
+        default=None,
+        help="halve the learning rate after this many epochs without a better validation loss",
+    )
+    parser.add_argument(
+        "--pretrain",
+        action="store_true",
+        help="first train on the deepMiRGene cross-species set without any sequence of the "
+        "human validation or test split, then fine-tune on human",
+    )
+    parser.add_argument("--pretrain-epochs", type=int, default=20)
+    parser.add_argument(
         "--evaluate-only",
         action="store_true",
         help="evaluate the model file already there (after an interrupted run, "
@@ -68,6 +81,11 @@ def main() -> None:
     from mirnamap.model import load_model
 
     initial = load_model(args.init) if args.init else None
+    pretrain_info = None
+    if args.pretrain and not args.evaluate_only:
+        if initial is not None:
+            parser.error("--pretrain and --init exclude each other")
+        initial, pretrain_info = pretrained(data, fit, args)
 
     def weighted_val_loss(model) -> float:
         """The validation loss as mirnamap.train reports it: weighted by class (balanced)."""
@@ -112,6 +130,7 @@ def main() -> None:
             verbose=True,
             model=initial,
             learning_rate=args.learning_rate,
+            reduce_lr=args.reduce_lr,
         )
         # The file holds the best epoch (of this run, or the starting point if none beat it).
         model = load_model(args.output)
@@ -145,6 +164,8 @@ def main() -> None:
         "class_weight": "balanced",
         "batch_size": 128,
         "learning_rate": args.learning_rate,
+        "reduce_lr": args.reduce_lr,
+        "pretrain": pretrain_info,
         "init": str(args.init) if args.init else None,
         "init_note": (
             f"Started from `{args.init}`, the best epoch of an earlier run of this script "
@@ -165,6 +186,63 @@ def main() -> None:
     print(json.dumps(scores, indent=2))
 
 
+def pretrained(data, fit: np.ndarray, args: argparse.Namespace):
+    """Train on deepMiRGene "whole" (cross-species) minus every sequence that is in the
+    human validation (fold5) or test split, so that neither leaks into pre-training.
+
+    Returns the model (best validation loss on whole's own fold5, same exclusion) and a
+    dict describing the run for the card.
+    """
+    from mirnamap.datasets import load_deepmirgene
+    from mirnamap.train import train
+
+    def normalised(name: str) -> dict[str, str]:
+        records = load_deepmirgene(name)  # type: ignore[arg-type]
+        pairs = zip(records.ids, records.sequences, strict=True)
+        return {i: s.upper().replace("T", "U") for i, s in pairs}
+
+    human_seq = normalised("human")
+    held = {human_seq[i] for i in data.ids[~fit]}  # fold5 and test
+    whole = encoded_deepmirgene("whole")
+    whole_seq = normalised("whole")
+    clean = np.array([whole_seq[i] not in held for i in whole.ids])
+    train_mask = np.isin(whole.splits, ["fold1", "fold2", "fold3", "fold4"]) & clean
+    val_mask = (whole.splits == "fold5") & clean
+    print(
+        f"pre-training on whole: {train_mask.sum()} train, {val_mask.sum()} val; "
+        f"{(~clean).sum()} records left out (sequence in the human fold5 or test split)",
+        flush=True,
+    )
+    start = time.time()
+    result = train(
+        whole.images[train_mask],
+        whole.labels[train_mask],
+        validation=(whole.images[val_mask], whole.labels[val_mask]),
+        epochs=args.pretrain_epochs,
+        early_stopping=args.patience,
+        class_weight="balanced",
+        seed=args.seed,
+        verbose=True,
+        learning_rate=1e-3,
+        reduce_lr=args.reduce_lr,
+    )
+    history = result.history
+    info = {
+        "data": "deepMiRGene whole (cross-species) fold1-4, validation fold5",
+        "n_train": int(train_mask.sum()),
+        "n_validation": int(val_mask.sum()),
+        "n_excluded": int((~clean).sum()),
+        "excluded": "every record whose sequence is in the human fold5 or test split",
+        "epochs_max": args.pretrain_epochs,
+        "epochs_run": len(history["loss"]),
+        "best_epoch": int(np.argmin(history["val_loss"])) + 1,
+        "learning_rate": 1e-3,
+        "minutes": round((time.time() - start) / 60, 1),
+    }
+    print(f"pre-training done: {info}", flush=True)
+    return result.model, info
+
+
 def write_card(info: dict, path: Path) -> None:
     """The model card: data, seed, versions, test metrics."""
     keys = ("accuracy", "sensitivity", "specificity", "precision", "f1", "mcc", "auroc", "auprc")
@@ -173,6 +251,22 @@ def write_card(info: dict, path: Path) -> None:
         for name, m in info["metrics"].items()
     )
     versions_line = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
+    pre = info.get("pretrain")
+    pretrain_text = (
+        f"Pre-trained on the deepMiRGene cross-species set (`data/deepmirgene/whole_*.fa`, "
+        f"same folding and encoding): fold1-fold4 ({pre['n_train']} images) with early "
+        f"stopping on its fold5 ({pre['n_validation']}), {pre['epochs_run']} epochs, best "
+        f"{pre['best_epoch']}, {pre['minutes']} min; {pre['n_excluded']} records were left "
+        "out because their sequence is in the human fold5 or test split (the cross-species "
+        "set holds human pre-miRNAs). Then fine-tuned on human: "
+        if pre
+        else ""
+    )
+    schedule = (
+        f" (halved after {info['reduce_lr']} epochs without a better validation loss)"
+        if info.get("reduce_lr")
+        else ""
+    )
     text = f"""# deepmir_default.keras
 
 The DeepMir CNN of Cordero, Menkovski & Allmer (bioRxiv 10.1101/840579; VGG style, 3
@@ -191,10 +285,10 @@ held-out `test` split ({info["n_test"]}: 86 pre-miRNAs, 742 pseudo-hairpins), ev
 this set (label noise of the source, kept as is).
 
 ## Training
-Adam, learning rate {info["learning_rate"]}, batch {info["batch_size"]}, balanced class
-weights, seed {info["seed"]}, at most {info["epochs_max"]} epochs with early stopping
-(patience {info["patience"]}, best weights kept): ran {info["epochs_run"]} epochs, best
-epoch {info["best_epoch"]}, {info["train_minutes"]} min on {info["device"]}.
+{pretrain_text}Adam, learning rate {info["learning_rate"]}{schedule}, batch {info["batch_size"]},
+balanced class weights, seed {info["seed"]}, at most {info["epochs_max"]} epochs with early
+stopping (patience {info["patience"]}, best weights kept): ran {info["epochs_run"]} epochs,
+best epoch {info["best_epoch"]}, {info["train_minutes"]} min on {info["device"]}.
 {info.get("init_note", "")}
 
 ## Metrics (threshold 0.5)

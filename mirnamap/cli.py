@@ -395,6 +395,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         default=0.1,
         help="stratified share held out for validation (default: 0.1)",
     )
+    p.add_argument(
+        "--reduce-lr",
+        type=int,
+        default=0,
+        help="halve the learning rate after this many epochs without a better validation "
+        "loss; 0 = constant (default: 0)",
+    )
     p.add_argument("--batch-size", type=int, default=128, help="default: 128")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's (default: 1e-3)")
     p.add_argument(
@@ -454,6 +461,7 @@ def _run_train(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate,
         class_weight="balanced" if args.class_weight == "balanced" else None,
         early_stopping=args.patience or None,
+        reduce_lr=args.reduce_lr or None,
         seed=args.seed,
         verbose=True,
     )

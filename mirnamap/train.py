@@ -155,6 +155,7 @@ def train(
     learning_rate: float = 1e-3,
     class_weight: Mapping[int, float] | Literal["balanced"] | None = None,
     early_stopping: int | None = None,
+    reduce_lr: int | None = None,
     seed: int = 0,
     model: keras.Model | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
@@ -185,6 +186,10 @@ def train(
     early_stopping : int, optional
         Stop when the validation loss has not improved for this many epochs and keep the
         best epoch's weights. Default is None: train all ``epochs``.
+    reduce_lr : int, optional
+        Halve the learning rate when the validation loss has not improved for this many
+        epochs (Keras ``ReduceLROnPlateau``, down to 1/64 of ``learning_rate``); the rate
+        of each epoch is in the history as ``learning_rate``. Default is None: constant.
     seed : int, optional
         Seeds weight initialisation, dropout and shuffling (and Python's, NumPy's and
         TensorFlow's global generators, which Keras uses). Default is 0. The same seed
@@ -219,8 +224,11 @@ def train(
         raise ValueError("training set: no images")
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
-    if early_stopping is not None and validation is None:
-        raise ValueError("early_stopping needs validation data")
+    for name, value in (("early_stopping", early_stopping), ("reduce_lr", reduce_lr)):
+        if value is not None and validation is None:
+            raise ValueError(f"{name} needs validation data")
+        if value is not None and int(value) < 1:
+            raise ValueError(f"{name} must be >= 1 epoch or None, got {value}")
     if class_weight == "balanced":
         class_weight = balanced_class_weight(labels)
     elif isinstance(class_weight, str):
@@ -263,6 +271,15 @@ def train(
         callbacks_.append(
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=int(early_stopping), restore_best_weights=True
+            )
+        )
+    if reduce_lr is not None:
+        callbacks_.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss",
+                factor=0.5,
+                patience=int(reduce_lr),
+                min_lr=learning_rate / 64,
             )
         )
     callbacks = [*callbacks_, *callbacks]

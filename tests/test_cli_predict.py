@@ -133,9 +133,11 @@ def test_train_npz_writes_model_metrics_and_curve(tmp_path):
                 "-o",
                 str(model_path),
                 "--epochs",
-                "1",
+                "2",
                 "--validation-fraction",
                 "0.2",
+                "--reduce-lr",
+                "1",
             ]
         )
         == 0
@@ -143,7 +145,8 @@ def test_train_npz_writes_model_metrics_and_curve(tmp_path):
     assert load_model(model_path).count_params() == build_model().count_params()
     report = json.loads((tmp_path / "out" / "m.metrics.json").read_text())
     assert report["n_train"] == 16 and report["n_validation"] == 4
-    assert report["metrics"]["validation"]["n"] == 4 and report["epochs_run"] == 1
+    assert report["metrics"]["validation"]["n"] == 4 and report["epochs_run"] == 2
+    assert len(report["history"]["learning_rate"]) == 2  # the schedule is on and reported
     assert (tmp_path / "out" / "m.learning_curve.png").stat().st_size > 1000
 
 

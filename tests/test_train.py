@@ -120,6 +120,23 @@ def test_early_stopping_keeps_best_epoch():
     assert float(val_loss) == pytest.approx(best, rel=1e-4)
 
 
+def test_reduce_lr_halves_the_rate_only_after_a_plateau():
+    images, labels = _separable(32)
+    # Validating on the flipped labels: the better the model learns, the worse val_loss.
+    flipped = (images[:8], 1 - labels[:8])
+    kwargs = dict(epochs=6, batch_size=8, learning_rate=2e-2, seed=0, verbose=False)
+    result = train(images, labels, validation=flipped, reduce_lr=1, model=_tiny(), **kwargs)
+    rates = np.array(result.history["learning_rate"])
+    val = np.array(result.history["val_loss"])
+    assert np.all(np.diff(rates) <= 0) and rates[-1] < 2e-2 and rates.min() >= 2e-2 / 64
+    # The rate only falls after an epoch that did not beat the best val_loss so far.
+    for epoch in np.flatnonzero(np.diff(rates) < 0):
+        assert val[epoch] >= val[: epoch + 1].min()
+        assert rates[epoch + 1] == pytest.approx(rates[epoch] / 2)
+    constant = train(images, labels, validation=flipped, model=_tiny(), **kwargs)
+    assert set(np.round(constant.history.get("learning_rate", [2e-2]), 9)) == {0.02}
+
+
 def test_balanced_class_weight_equalises_classes():
     labels = np.array([0] * 90 + [1] * 10)
     weights = balanced_class_weight(labels)
@@ -131,6 +148,7 @@ def test_balanced_class_weight_equalises_classes():
     ("kwargs", "error", "match"),
     [
         ({"early_stopping": 2}, ValueError, "validation"),
+        ({"reduce_lr": 2}, ValueError, "reduce_lr needs validation"),
         ({"labels": np.array([0, 1, 2, 0])}, ValueError, "labels must be in"),
         ({"labels": np.array([0, 1, 0])}, ValueError, "labels of shape"),
         ({"labels": np.array([0.0, 1.0, 0.0, 1.0])}, TypeError, "integers"),
