@@ -504,6 +504,18 @@ def run_task(
     truth = [data.truth[i] for i in chosen]
     distractor = [data.distractor[i] for i in chosen] if config.params.distractor else None
     structures = [data.structures[i] for i in chosen]
+
+    def score(maps: np.ndarray) -> dict[str, np.ndarray]:
+        return score_maps(
+            maps,
+            layout,
+            lengths,
+            truth,
+            signed=task == "additive",
+            distractor=distractor,
+            structures=structures,
+        )
+
     per_sequence: dict = {}
     sanity: dict = {}
     deletion: dict = {}
@@ -513,15 +525,7 @@ def run_task(
         "baseline_random": rng.standard_normal(layout.shape).astype(np.float32),
     }
     for name, maps in references.items():
-        per_sequence[name] = score_maps(
-            maps,
-            layout,
-            lengths,
-            truth,
-            signed=task == "additive",
-            distractor=distractor,
-            structures=structures,
-        )
+        per_sequence[name] = score(maps)
     for backend in backends:
         options = config.backend_params.get(backend, {})
         start = time.perf_counter()
@@ -536,15 +540,7 @@ def run_task(
             **options,
         )
         seconds[backend] = time.perf_counter() - start
-        per_sequence[backend] = score_maps(
-            maps,
-            layout,
-            lengths,
-            truth,
-            signed=task == "additive",
-            distractor=distractor,
-            structures=structures,
-        )
+        per_sequence[backend] = score(maps)
         if config.n_sanity:
             k = min(config.n_sanity, len(chosen))
             sanity[backend] = cascading_randomization(
