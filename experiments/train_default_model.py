@@ -112,7 +112,8 @@ def main() -> None:
                 )
 
     if initial is not None:
-        print(f"starting from {args.init}: val_loss {SaveBest.best:.4f}", flush=True)
+        source = args.init or "the pre-trained model"
+        print(f"starting from {source}: val_loss {SaveBest.best:.4f}", flush=True)
     start = time.time()
     if args.evaluate_only:
         result = None
