@@ -97,3 +97,23 @@ if __name__ == "__main__":
     for set_name in sys.argv[1:] or ["human", "whole", "new"]:
         s = encoded_deepmirgene(set_name)
         print(set_name, s.images.shape, "failed", len(s.failed_ids), "of", s.n_records)
+
+
+def train_on_masks(data: EncodedSet, fit: np.ndarray, val: np.ndarray, **options):
+    """Train the DeepMir CNN as every deepMiRGene experiment here does.
+
+    ``fit`` and ``val`` are boolean ``(M,)`` masks over ``data``: train on ``fit`` with
+    balanced class weights, validate (and stop early, with ``early_stopping``) on ``val``.
+    ``options`` go to :func:`mirnamap.train.train` (epochs, early_stopping, seed, ...).
+    Returns its ``TrainResult``.
+    """
+    from mirnamap.train import train
+
+    return train(
+        data.images[fit],
+        data.labels[fit],
+        validation=(data.images[val], data.labels[val]),
+        class_weight="balanced",
+        verbose=True,
+        **options,
+    )

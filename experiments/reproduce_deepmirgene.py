@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, encoded_deepmirgene, versions
+from _common import RESULTS, encoded_deepmirgene, train_on_masks, versions
 
 #: deepMiRGene's own reproduction figures (as given in mirnamap's issue #3).
 PUBLISHED = {
@@ -95,7 +95,6 @@ def main() -> None:
 
     from mirnamap.evaluate import metrics, save_pr_curve, save_roc_curve
     from mirnamap.model import load_default_model, predict_proba
-    from mirnamap.train import train
 
     table = RESULTS / "deepmirgene.tsv"
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -109,15 +108,8 @@ def main() -> None:
             model, epochs = load_default_model(), "bundled"
         else:
             fit, val = np.isin(data.splits, folds[:4]), data.splits == "fold5"
-            result = train(
-                data.images[fit],
-                data.labels[fit],
-                validation=(data.images[val], data.labels[val]),
-                epochs=args.epochs,
-                early_stopping=args.patience,
-                class_weight="balanced",
-                seed=args.seed,
-                verbose=True,
+            result = train_on_masks(
+                data, fit, val, epochs=args.epochs, early_stopping=args.patience, seed=args.seed
             )
             model, epochs = result.model, len(result.history["loss"])
         minutes = (time.time() - start) / 60
@@ -145,15 +137,13 @@ def main() -> None:
                 held, stop = folds[k], folds[(k + 1) % 5]
                 fit = np.isin(data.splits, [f for f in folds if f not in (held, stop)])
                 start = time.time()
-                result = train(
-                    data.images[fit],
-                    data.labels[fit],
-                    validation=(data.images[data.splits == stop], data.labels[data.splits == stop]),
+                result = train_on_masks(
+                    data,
+                    fit,
+                    data.splits == stop,
                     epochs=args.epochs,
                     early_stopping=args.patience,
-                    class_weight="balanced",
                     seed=args.seed,
-                    verbose=True,
                 )
                 held_mask = data.splits == held
                 m = metrics(

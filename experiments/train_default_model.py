@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, ROOT, encoded_deepmirgene, versions
+from _common import RESULTS, ROOT, encoded_deepmirgene, train_on_masks, versions
 
 ASSETS = ROOT / "mirnamap" / "assets"
 
@@ -63,7 +63,7 @@ def main() -> None:
 
     from mirnamap.evaluate import metrics, save_learning_curve
     from mirnamap.model import predict_proba, save_model
-    from mirnamap.train import device_name, train
+    from mirnamap.train import device_name
 
     data = encoded_deepmirgene("human")
     splits = data.splits
@@ -119,16 +119,14 @@ def main() -> None:
         result = None
         model = load_model(args.output)
     else:
-        result = train(
-            data.images[fit],
-            data.labels[fit],
-            validation=(data.images[val], data.labels[val]),
+        result = train_on_masks(
+            data,
+            fit,
+            val,
             epochs=args.epochs,
             early_stopping=args.patience,
-            class_weight="balanced",
             seed=args.seed,
             callbacks=[SaveBest()],
-            verbose=True,
             model=initial,
             learning_rate=args.learning_rate,
             reduce_lr=args.reduce_lr,
@@ -195,7 +193,6 @@ def pretrained(data, fit: np.ndarray, args: argparse.Namespace):
     dict describing the run for the card.
     """
     from mirnamap.datasets import load_deepmirgene
-    from mirnamap.train import train
 
     def normalised(name: str) -> dict[str, str]:
         records = load_deepmirgene(name)  # type: ignore[arg-type]
@@ -215,15 +212,13 @@ def pretrained(data, fit: np.ndarray, args: argparse.Namespace):
         flush=True,
     )
     start = time.time()
-    result = train(
-        whole.images[train_mask],
-        whole.labels[train_mask],
-        validation=(whole.images[val_mask], whole.labels[val_mask]),
+    result = train_on_masks(
+        whole,
+        train_mask,
+        val_mask,
         epochs=args.pretrain_epochs,
         early_stopping=args.patience,
-        class_weight="balanced",
         seed=args.seed,
-        verbose=True,
         learning_rate=1e-3,
         reduce_lr=args.reduce_lr,
     )

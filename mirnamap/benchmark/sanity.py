@@ -104,17 +104,13 @@ def cascading_randomization(
 
     from mirnamap.saliency import explain
 
-    if reference is None:
-        reference = explain(
-            model,
-            images,
-            method,
-            target,
-            batch_size=batch_size,
-            seed=seed,
-            progress=False,
-            **params,
+    def maps_of(m: keras.Model) -> np.ndarray:
+        return explain(
+            m, images, method, target, batch_size=batch_size, seed=seed, progress=False, **params
         )
+
+    if reference is None:
+        reference = maps_of(model)
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
     rng = np.random.default_rng(seed)
@@ -122,16 +118,7 @@ def cascading_randomization(
     steps = []
     for name in names:
         _reinitialise(clone.get_layer(name), rng)
-        maps = explain(
-            clone,
-            images,
-            method,
-            target,
-            batch_size=batch_size,
-            seed=seed,
-            progress=False,
-            **params,
-        )
+        maps = maps_of(clone)
         rho = spearman(np.abs(reference), np.abs(maps))
         # A map made constant by the randomisation (Grad-CAM's ReLU zeroes it) has lost
         # every ranking of the trained map: no rank association, 0 rather than undefined.
