@@ -324,7 +324,7 @@ def plot_structure(
     from matplotlib.figure import Figure
     from matplotlib.patches import Circle
 
-    from mirnamap.project import _pairs
+    from mirnamap.project import pair_table
 
     n = len(sequence)
     scores = np.asarray(scores, dtype=np.float64)
@@ -345,7 +345,7 @@ def plot_structure(
     )
     ax = fig.add_subplot()
     ax.add_collection(LineCollection([xy], colors="0.55", linewidths=1.0, zorder=1))
-    partner = _pairs(structure)
+    partner = pair_table(structure)
     pairs = [(xy[i], xy[j]) for i, j in enumerate(partner) if j > i]
     if pairs:
         ax.add_collection(LineCollection(pairs, colors="0.3", linewidths=1.6, zorder=1))

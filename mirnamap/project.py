@@ -46,6 +46,7 @@ __all__ = [
     "Projection",
     "RegionSummary",
     "outermost_pair",
+    "pair_table",
     "project",
     "regions",
     "summarise_regions",
@@ -281,8 +282,29 @@ def project(
     )
 
 
-def _pairs(structure: str) -> np.ndarray:
-    """``int64 (L,)``: partner of each position, -1 if unpaired; ValueError if unbalanced."""
+def pair_table(structure: str) -> np.ndarray:
+    """The partner of each position of a dot-bracket structure.
+
+    Parameters
+    ----------
+    structure : str
+        Dot-bracket structure of length L (``(``, ``)`` and ``.`` only).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64 (L,)``: the 0-based partner of each position, -1 where unpaired.
+
+    Raises
+    ------
+    ValueError
+        If the brackets are unbalanced or another character occurs.
+
+    Examples
+    --------
+    >>> pair_table("((..)).").tolist()
+    [5, 4, -1, -1, 1, 0, -1]
+    """
     partner = np.full(len(structure), -1, dtype=np.int64)
     stack: list[int] = []
     for i, c in enumerate(structure):
@@ -318,7 +340,7 @@ def outermost_pair(structure: str) -> tuple[int, int]:
     (0, 14)
     """
     s, e = terminal_loop(structure)
-    partner = _pairs(structure)
+    partner = pair_table(structure)
     for i in range(s + 1):
         if partner[i] >= e:
             return i, int(partner[i])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,6 +13,7 @@ from mirnamap.encode import BACKGROUND, GAP, encode, terminal_loop
 from mirnamap.project import (
     REGIONS,
     outermost_pair,
+    pair_table,
     project,
     regions,
     summarise_regions,
@@ -160,6 +163,32 @@ def test_regions_follow_the_structure(hairpin):
     np.testing.assert_array_equal(np.flatnonzero(codes == 2), np.arange(s + 1, e))
     assert codes[s] == 1 and codes[e] == 3 and codes[i] == 1 and codes[j] == 3
     assert (codes[:i] == 0).all() and (codes[j + 1 :] == 4).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(hairpins())
+def test_pair_table_is_an_involution_that_matches_brackets(hairpin):
+    _, structure = hairpin
+    partner = pair_table(structure)
+    assert partner.shape == (len(structure),) and partner.dtype == np.int64
+    for i, c in enumerate(structure):
+        if c == ".":
+            assert partner[i] == -1
+        else:
+            j = partner[i]
+            assert partner[j] == i and structure[min(i, j)] == "(" and structure[max(i, j)] == ")"
+            # nested: no pair crosses (i, j)
+            inside = partner[min(i, j) + 1 : max(i, j)]
+            assert np.all((inside == -1) | ((inside > min(i, j)) & (inside < max(i, j))))
+
+
+@pytest.mark.parametrize(
+    ("structure", "message"),
+    [("(()", "'(' at 0 is never closed"), ("())", "')' at 2 closes nothing"), ("(x)", "'x'")],
+)
+def test_pair_table_names_what_is_wrong(structure, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        pair_table(structure)
 
 
 def test_outermost_pair_skips_a_hairpin_in_the_tail():

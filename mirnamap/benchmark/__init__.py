@@ -301,7 +301,7 @@ def adapt_truth(
     >>> adapt_truth([np.eye(9)[1]], enc.layout, np.array([9]), ["(((...)))"])[0].tolist()
     [0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 0.0]
     """
-    from mirnamap.project import _pairs, project
+    from mirnamap.project import pair_table, project
 
     if structures is not None:
         if len(structures) != len(truth):
@@ -313,7 +313,7 @@ def adapt_truth(
                 raise ValueError(
                     f"hairpin {i}: structure has length {len(structure)}, truth {len(t)}"
                 )
-            partner = _pairs(structure)
+            partner = pair_table(structure)
             mate = np.where(partner >= 0, t[np.clip(partner, 0, None)], 0.0)
             closed.append(np.maximum(t, mate))
         truth = closed
