@@ -147,6 +147,7 @@ def main() -> None:
     else:
         history, best = {}, "see the training log"
     info = {
+        "command": "experiments/train_default_model.py " + " ".join(sys.argv[1:]),
         "data": "deepMiRGene human (data/deepmirgene/human_*.fa), ViennaRNA, mirnamap encoder",
         "train": "fold1-fold4",
         "validation": "fold5 (early stopping on val_loss)",
@@ -263,9 +264,21 @@ def write_card(info: dict, path: Path) -> None:
         if info.get("reduce_lr")
         else ""
     )
+    limits = (
+        "Fine-tuned on human hairpins after pre-training on the cross-species set, with "
+        "pseudo-hairpins from coding regions as negatives throughout; its scores on other "
+        "species or other kinds of negatives are not measured here (see "
+        "`experiments/results/` for models trained on the cross-species and tested on the "
+        '"new" set).'
+        if pre
+        else "Trained on human hairpins only and on pseudo-hairpins from coding regions as "
+        "negatives; its scores on other species or other kinds of negatives are not measured "
+        'here (see `experiments/results/` for the cross-species and "new" sets).'
+    )
+    command = f"Written by `{info['command']}`.\n\n" if info.get("command") else ""
     text = f"""# deepmir_default.keras
 
-The DeepMir CNN of Cordero, Menkovski & Allmer (bioRxiv 10.1101/840579; VGG style, 3
+{command}The DeepMir CNN of Cordero, Menkovski & Allmer (bioRxiv 10.1101/840579; VGG style, 3
 modules, 256-unit dense layer; `mirnamap.model.build_model`) trained by
 `experiments/train_default_model.py`. Input: `uint8 (N, 25, 100, 3)` images from
 `mirnamap.encode`; output: softmax over (negative, pre-miRNA); layer `logits` before it.
@@ -299,9 +312,7 @@ deepMiRGene's own figures on the same human test split: sensitivity 0.814, speci
 {versions_line}.
 
 ## Limits
-Trained on human hairpins only and on pseudo-hairpins from coding regions as negatives; its
-scores on other species or other kinds of negatives are not measured here (see
-`experiments/results/` for the cross-species and "new" sets).
+{limits}
 """
     path.write_text(text)
 
