@@ -6,9 +6,16 @@ modhsa_train alone, 0.9517 after pre-training on 46,556 non-human images (not pu
 
 Protocol here: for each seed, 10 % of modhsa_train (stratified, seeded) is the validation
 set for early stopping, the rest trains (Adam 1e-3, batch 128, no class weights: the set is
-balanced); the best-validation-loss weights are tested once on modhsa_test. With
+balanced; ``--reduce-lr N`` halves the rate after N epochs without a better validation
+loss); the best-validation-loss weights are tested once on modhsa_test. With
+``--no-validation`` all of modhsa_train trains for exactly ``--epochs`` epochs (an epoch
+count chosen beforehand from the validation runs), as the paper trained on modhsa_train. With
 ``--pretrain``, the network is first trained on the deepMiRGene cross-species ("whole") set
 folded by ViennaRNA and drawn by mirnamap (what is public), then fine-tuned the same way.
+Beware: that set holds human pre-miRNAs, and modhsa_test carries only miRBase names and
+images, no sequences, so test hairpins in the pre-training data cannot be removed and the
+``--pretrain`` figure may be optimistic (``train_default_model.py --pretrain`` does remove
+them for the deepMiRGene human test split, where the sequences are known).
 
 Usage: ``.venv/bin/python experiments/reproduce_deepmir.py --seeds 0 1 2 [--pretrain]``.
 Each finished seed is appended to ``experiments/results/deepmir_modhsa.tsv``; the summary
@@ -80,7 +87,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--pretrain", action="store_true")
+    parser.add_argument(
+        "--reduce-lr",
+        type=int,
+        default=None,
+        help="halve the learning rate after this many epochs without a better validation loss",
+    )
+    parser.add_argument(
+        "--no-validation",
+        action="store_true",
+        help="train on all of modhsa_train for exactly --epochs epochs (no early stopping)",
+    )
     args = parser.parse_args()
+    if args.no_validation and (args.reduce_lr or args.pretrain):
+        parser.error("--no-validation excludes --reduce-lr and --pretrain")
 
     from mirnamap.datasets import load_deepmir
     from mirnamap.evaluate import metrics
@@ -92,19 +112,31 @@ def main() -> None:
     table = RESULTS / "deepmir_modhsa.tsv"
     new_file = not table.exists()
     setting = "pretrained_whole" if args.pretrain else "base"
-    setting += f", max {args.epochs} epochs, patience {args.patience}"
+    if args.no_validation:
+        setting += f", all of modhsa_train, {args.epochs} epochs"
+    else:
+        setting += f", max {args.epochs} epochs, patience {args.patience}"
+    if args.reduce_lr:
+        setting += f", lr halved after {args.reduce_lr} flat epochs"
     for seed in args.seeds:
         start = time.time()
         initial = pretrained_model(seed, args.epochs, args.patience) if args.pretrain else None
-        val = stratified_mask(train_set.labels, 0.1, seed)
+        if args.no_validation:
+            val = np.zeros(len(train_set.labels), dtype=bool)
+            validation, stop = None, None
+        else:
+            val = stratified_mask(train_set.labels, 0.1, seed)
+            validation = (train_set.images[val], train_set.labels[val])
+            stop = args.patience
         result = train(
             train_set.images[~val],
             train_set.labels[~val],
-            validation=(train_set.images[val], train_set.labels[val]),
+            validation=validation,
             epochs=args.epochs,
-            early_stopping=args.patience,
+            early_stopping=stop,
             seed=seed,
             model=initial,
+            reduce_lr=args.reduce_lr,
             verbose=True,
         )
         m = metrics(test_set.labels, predict_proba(result.model, test_set.images))
@@ -112,7 +144,11 @@ def main() -> None:
             "setting": setting,
             "seed": seed,
             "epochs_run": len(result.history["loss"]),
-            "best_epoch": int(np.argmin(result.history["val_loss"])) + 1,
+            "best_epoch": (
+                int(np.argmin(result.history["val_loss"])) + 1
+                if "val_loss" in result.history
+                else "fixed"
+            ),
             "minutes": f"{(time.time() - start) / 60:.1f}",
             **{k: f"{m[k]:.4f}" for k in COLUMNS[5:]},
         }
