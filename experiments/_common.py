@@ -99,6 +99,16 @@ if __name__ == "__main__":
         print(set_name, s.images.shape, "failed", len(s.failed_ids), "of", s.n_records)
 
 
+def add_reduce_lr_option(parser) -> None:
+    """``--reduce-lr N`` on an experiment's argparse parser (``train(reduce_lr=N)``)."""
+    parser.add_argument(
+        "--reduce-lr",
+        type=int,
+        default=None,
+        help="halve the learning rate after this many epochs without a better validation loss",
+    )
+
+
 def train_on_masks(data: EncodedSet, fit: np.ndarray, val: np.ndarray, **options):
     """Train the DeepMir CNN as every deepMiRGene experiment here does.
 

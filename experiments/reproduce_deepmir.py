@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, encoded_deepmirgene, versions
+from _common import RESULTS, add_reduce_lr_option, encoded_deepmirgene, versions
 
 PUBLISHED = {"base": 0.9171, "pretrained": 0.9517}
 COLUMNS = (
@@ -87,12 +87,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--pretrain", action="store_true")
-    parser.add_argument(
-        "--reduce-lr",
-        type=int,
-        default=None,
-        help="halve the learning rate after this many epochs without a better validation loss",
-    )
+    add_reduce_lr_option(parser)
     parser.add_argument(
         "--no-validation",
         action="store_true",

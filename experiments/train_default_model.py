@@ -20,7 +20,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, ROOT, encoded_deepmirgene, train_on_masks, versions
+from _common import (
+    RESULTS,
+    ROOT,
+    add_reduce_lr_option,
+    encoded_deepmirgene,
+    train_on_masks,
+    versions,
+)
 
 ASSETS = ROOT / "mirnamap" / "assets"
 
@@ -40,12 +47,7 @@ def main() -> None:
         "loss are saved",
     )
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument(
-        "--reduce-lr",
-        type=int,
-        default=None,
-        help="halve the learning rate after this many epochs without a better validation loss",
-    )
+    add_reduce_lr_option(parser)
     parser.add_argument(
         "--pretrain",
         action="store_true",
