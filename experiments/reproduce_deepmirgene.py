@@ -179,34 +179,15 @@ def main() -> None:
         if name == "human" and args.cv_pretrained:
             cv_pretrained(data, args.seed, table)
         if args.cv:
-            for k in range(5):
-                held, stop = folds[k], folds[(k + 1) % 5]
-                fit = np.isin(data.splits, [f for f in folds if f not in (held, stop)])
-                start = time.time()
-                result = train_on_masks(
-                    data,
-                    fit,
-                    data.splits == stop,
-                    epochs=args.epochs,
-                    early_stopping=args.patience,
-                    seed=args.seed,
-                )
-                held_mask = data.splits == held
-                m = metrics(
-                    data.labels[held_mask], predict_proba(result.model, data.images[held_mask])
-                )
-                append(
-                    row_of(
-                        name,
-                        f"{name}/{held}",
-                        f"5-fold CV ({stop} early stopping)",
-                        args.seed,
-                        m,
-                        len(result.history["loss"]),
-                        (time.time() - start) / 60,
-                    ),
-                    table,
-                )
+            cross_validate(
+                data,
+                name,
+                "5-fold CV ({stop} early stopping)",
+                table,
+                epochs=args.epochs,
+                early_stopping=args.patience,
+                seed=args.seed,
+            )
     if curves:
         stem = RESULTS / f"deepmirgene_{'_'.join(args.sets)}"
         save_roc_curve(curves, f"{stem}_roc.png", title="deepMiRGene sets, ROC")
@@ -223,8 +204,6 @@ def cv_pretrained(human, seed: int, table: Path) -> None:
     at most 30 epochs.
     """
     from mirnamap.datasets import load_deepmirgene
-    from mirnamap.evaluate import metrics
-    from mirnamap.model import predict_proba
 
     def normalised(name: str) -> dict[str, str]:
         records = load_deepmirgene(name)  # type: ignore[arg-type]
@@ -249,30 +228,45 @@ def cv_pretrained(human, seed: int, table: Path) -> None:
     )
     pre_minutes = (time.time() - start) / 60
     pre_best = int(np.argmin(pre.history["val_loss"])) + 1
+    cross_validate(
+        human,
+        "human",
+        f"5-fold CV, pre-trained on whole without human sequences ({int((~clean).sum())} "
+        f"left out; best epoch {pre_best}, {pre_minutes:.0f} min), fine-tuned "
+        "({stop} early stopping)",
+        table,
+        epochs=30,
+        early_stopping=6,
+        seed=seed,
+        reduce_lr=2,
+        model=pre.model,
+    )
+
+
+def cross_validate(data, name: str, protocol: str, table: Path, **options) -> None:
+    """5-fold CV over fold1-fold5 of ``data``: each fold is held out in turn, the next one
+    stops the training, the other three train (``train_on_masks(..., **options)``).
+
+    One row per held-out fold is appended to ``table``; ``protocol`` is its protocol cell,
+    with ``{stop}`` replaced by the early-stopping fold.
+    """
+    from mirnamap.evaluate import metrics
+    from mirnamap.model import predict_proba
+
+    folds = [f"fold{k}" for k in range(1, 6)]
     for k in range(5):
         held, stop = folds[k], folds[(k + 1) % 5]
-        fit = np.isin(human.splits, [f for f in folds if f not in (held, stop)])
+        fit = np.isin(data.splits, [f for f in folds if f not in (held, stop)])
         start = time.time()
-        result = train_on_masks(
-            human,
-            fit,
-            human.splits == stop,
-            epochs=30,
-            early_stopping=6,
-            seed=seed,
-            reduce_lr=2,
-            model=pre.model,
-        )
-        held_mask = human.splits == held
-        m = metrics(human.labels[held_mask], predict_proba(result.model, human.images[held_mask]))
+        result = train_on_masks(data, fit, data.splits == stop, **options)
+        held_mask = data.splits == held
+        m = metrics(data.labels[held_mask], predict_proba(result.model, data.images[held_mask]))
         append(
             row_of(
-                "human",
-                f"human/{held}",
-                f"5-fold CV, pre-trained on whole without human sequences "
-                f"({int((~clean).sum())} left out; best epoch {pre_best}, "
-                f"{pre_minutes:.0f} min), fine-tuned ({stop} early stopping)",
-                seed,
+                name,
+                f"{name}/{held}",
+                protocol.replace("{stop}", stop),
+                options.get("seed"),
                 m,
                 len(result.history["loss"]),
                 (time.time() - start) / 60,
