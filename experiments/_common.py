@@ -99,6 +99,16 @@ if __name__ == "__main__":
         print(set_name, s.images.shape, "failed", len(s.failed_ids), "of", s.n_records)
 
 
+def sequences_of(name: str) -> dict[str, str]:
+    """Record id -> RNA sequence (upper case, T as U) of deepMiRGene set ``name``, for
+    finding the same hairpin in two sets."""
+    from mirnamap.datasets import load_deepmirgene
+
+    records = load_deepmirgene(name)  # type: ignore[arg-type]
+    pairs = zip(records.ids, records.sequences, strict=True)
+    return {i: s.upper().replace("T", "U") for i, s in pairs}
+
+
 def add_reduce_lr_option(parser) -> None:
     """``--reduce-lr N`` on an experiment's argparse parser (``train(reduce_lr=N)``)."""
     parser.add_argument(

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, encoded_deepmirgene, train_on_masks, versions
+from _common import RESULTS, encoded_deepmirgene, sequences_of, train_on_masks, versions
 
 #: deepMiRGene's own reproduction figures (as given in mirnamap's issue #3).
 PUBLISHED = {
@@ -161,7 +161,6 @@ def main() -> None:
                 seed=args.seed,
                 verbose=True,
             ).model
-            new = encoded_deepmirgene("new")
             p = predict_proba(everything, new.images)
             curves["new/test (all of whole)"] = (new.labels, p)
             append(
@@ -203,16 +202,9 @@ def cv_pretrained(human, seed: int, table: Path) -> None:
     fold): as in ``--cv``, from the pre-trained weights, with ``reduce_lr=2``, patience 6,
     at most 30 epochs.
     """
-    from mirnamap.datasets import load_deepmirgene
-
-    def normalised(name: str) -> dict[str, str]:
-        records = load_deepmirgene(name)  # type: ignore[arg-type]
-        pairs = zip(records.ids, records.sequences, strict=True)
-        return {i: s.upper().replace("T", "U") for i, s in pairs}
-
-    human_sequences = set(normalised("human").values())
+    human_sequences = set(sequences_of("human").values())
     whole = encoded_deepmirgene("whole")
-    whole_seq = normalised("whole")
+    whole_seq = sequences_of("whole")
     clean = np.array([whole_seq[i] not in human_sequences for i in whole.ids])
     folds = [f"fold{k}" for k in range(1, 6)]
     print(f"pre-training: {(~clean).sum()} cross-species records left out (human)", flush=True)
@@ -325,10 +317,13 @@ def cv_summary(rows: list[dict]) -> list[str]:
     keys = ("sensitivity", "specificity", "f1", "mcc", "auroc", "auprc")
     out = []
     for name in dict.fromkeys(r["train_set"] for r in rows):
-        for kind in ("5-fold CV (", "5-fold CV, pre-trained"):
-            cv = [r for r in rows if r["train_set"] == name and r["protocol"].startswith(kind)]
+        for prefix, label in (
+            ("5-fold CV (", name),
+            ("5-fold CV, pre-trained", f"{name}, pre-trained"),
+        ):
+            cv = [r for r in rows if r["train_set"] == name and r["protocol"].startswith(prefix)]
             if cv:
-                out = cv_row(out, name if kind.endswith("(") else f"{name}, pre-trained", cv, keys)
+                out = cv_row(out, label, cv, keys)
     return out
 
 

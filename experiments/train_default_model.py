@@ -25,6 +25,7 @@ from _common import (
     ROOT,
     add_reduce_lr_option,
     encoded_deepmirgene,
+    sequences_of,
     train_on_masks,
     versions,
 )
@@ -195,17 +196,10 @@ def pretrained(data, fit: np.ndarray, args: argparse.Namespace):
     Returns the model (best validation loss on whole's own fold5, same exclusion) and a
     dict describing the run for the card.
     """
-    from mirnamap.datasets import load_deepmirgene
-
-    def normalised(name: str) -> dict[str, str]:
-        records = load_deepmirgene(name)  # type: ignore[arg-type]
-        pairs = zip(records.ids, records.sequences, strict=True)
-        return {i: s.upper().replace("T", "U") for i, s in pairs}
-
-    human_seq = normalised("human")
+    human_seq = sequences_of("human")
     held = {human_seq[i] for i in data.ids[~fit]}  # fold5 and test
     whole = encoded_deepmirgene("whole")
-    whole_seq = normalised("whole")
+    whole_seq = sequences_of("whole")
     clean = np.array([whole_seq[i] not in held for i in whole.ids])
     train_mask = np.isin(whole.splits, ["fold1", "fold2", "fold3", "fold4"]) & clean
     val_mask = (whole.splits == "fold5") & clean
