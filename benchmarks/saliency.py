@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from mirnamap.model import build_model
-from mirnamap.saliency import explain, list_backends
+from mirnamap.saliency import cost_params, explain, list_backends
 
 warnings.filterwarnings("ignore")
 tf.get_logger().setLevel("ERROR")
@@ -243,22 +243,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (max(args.images, args.multi), 25, 100, 3)).astype(np.uint8)
     samples = args.samples
-    passes = {
-        "smoothgrad": samples,
-        "smoothgrad_squared": samples,
-        "vargrad": samples,
-        "smoothgrad_guided_backprop": samples,
-        "integrated_gradients": samples,
-        "shap": samples,
-    }
-    params = {
-        "smoothgrad": {"n_samples": samples},
-        "smoothgrad_squared": {"n_samples": samples},
-        "vargrad": {"n_samples": samples},
-        "smoothgrad_guided_backprop": {"n_samples": samples},
-        "integrated_gradients": {"steps": samples},
-        "shap": {"n_samples": samples},
-    }
+    params = cost_params(samples)
+    passes = dict.fromkeys(params, samples)
     occlusion_passes = 101  # 5 x 20 patches of 5 x 5 and the image itself, forward only
 
     # The machines are shared and their load changes within a run: the limit is measured

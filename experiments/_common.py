@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import platform
 import sys
-import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -55,9 +54,7 @@ def encoded_deepmirgene(name: str) -> EncodedSet:
 
         records = load_deepmirgene(name)  # type: ignore[arg-type]
         folds = fold(records.sequences, ids=records.ids, progress=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            enc = encode_folds(folds)
+        enc = encode_folds(folds)
         keep = enc.index
         np.savez_compressed(
             path,

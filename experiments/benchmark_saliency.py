@@ -24,6 +24,7 @@ from pathlib import Path
 
 from mirnamap.benchmark import BenchmarkConfig, BenchmarkResult, run_task, write_results
 from mirnamap.benchmark.synthetic import TASKS
+from mirnamap.saliency import cost_params, list_backends
 
 RESULTS = Path(__file__).resolve().parent / "results" / "benchmark"
 
@@ -38,7 +39,7 @@ FULL = BenchmarkConfig(
     n_explain=100,
     n_sanity=16,
     n_faithfulness=32,
-    backend_params={"shap": {"n_samples": 100}},
+    backend_params=cost_params(100, ["shap"]),
     seed=0,
 )
 
@@ -53,17 +54,9 @@ REDUCED = replace(
     n_sanity=8,
     n_faithfulness=24,
     backend_params={
-        "shap": {"n_samples": 50},
-        **{
-            name: {"n_samples": 20}
-            for name in (
-                "smoothgrad",
-                "smoothgrad_guided_backprop",
-                "smoothgrad_squared",
-                "vargrad",
-            )
-        },
-        "integrated_gradients": {"steps": 24},
+        **cost_params(20),
+        **cost_params(24, ["integrated_gradients"]),
+        **cost_params(50, ["shap"]),
     },
 )
 
@@ -75,8 +68,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     config = replace(REDUCED if args.reduced else FULL, tasks=tuple(args.tasks)).check()
-    from mirnamap.saliency import list_backends
-
     backends = tuple(list_backends())
     print(f"{'reduced' if args.reduced else 'full'} configuration: {config}", flush=True)
     done = []

@@ -52,16 +52,6 @@ COLUMNS = (
 )
 
 
-def stratified_mask(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """Boolean (N,) mask selecting ``fraction`` of each class at random."""
-    rng = np.random.default_rng(seed)
-    mask = np.zeros(labels.size, dtype=bool)
-    for value in np.unique(labels):
-        members = np.flatnonzero(labels == value)
-        mask[rng.choice(members, size=round(fraction * members.size), replace=False)] = True
-    return mask
-
-
 def pretrained_model(seed: int, epochs: int, patience: int):
     """The network trained on the public cross-species set (mirnamap folding/encoding)."""
     from mirnamap.train import train
@@ -100,7 +90,7 @@ def main() -> None:
     from mirnamap.datasets import load_deepmir
     from mirnamap.evaluate import metrics
     from mirnamap.model import predict_proba
-    from mirnamap.train import train
+    from mirnamap.train import stratified_split, train
 
     train_set, test_set = load_deepmir("modhsa_train"), load_deepmir("modhsa_test")
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -120,7 +110,7 @@ def main() -> None:
             val = np.zeros(len(train_set.labels), dtype=bool)
             validation, stop = None, None
         else:
-            val = stratified_mask(train_set.labels, 0.1, seed)
+            val = stratified_split(train_set.labels, 0.1, seed)
             validation = (train_set.images[val], train_set.labels[val])
             stop = args.patience
         result = train(

@@ -36,7 +36,6 @@ import hashlib
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,16 +43,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "atlas"
 CACHE = ROOT / "out" / "atlas"
-#: Backends that need many passes per image: run on the subsample.
-SLOW = {
-    "integrated_gradients",
-    "occlusion",
-    "shap",
-    "smoothgrad",
-    "smoothgrad_guided_backprop",
-    "smoothgrad_squared",
-    "vargrad",
-}
 
 
 def _fingerprint(path: Path) -> str:
@@ -76,9 +65,7 @@ def _test_set(workers: int | None):
     else:
         folds = fold(test.sequences, ids=test.ids, workers=workers, progress=True)
         save_folds(folds, folds_path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        encoding = encode_folds(folds)
+    encoding = encode_folds(folds)
     return test, encoding
 
 
@@ -109,7 +96,7 @@ def _average_overview(results, methods, path):
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
-    from mirnamap.export import DIVERGING
+    from mirnamap.colours import DIVERGING
     from mirnamap.plot import NO_SCORE, save_figure
 
     cmap = colormaps[DIVERGING].with_extremes(bad=NO_SCORE)
@@ -169,8 +156,9 @@ def main() -> None:
         plot_sequence_track,
         save_figure,
     )
-    from mirnamap.project import REGIONS, project, summarise_regions
-    from mirnamap.saliency import list_backends
+    from mirnamap.project import project, summarise_regions
+    from mirnamap.saliency import backend_info, list_backends
+    from mirnamap.structure import REGIONS
 
     test, enc = _test_set(args.workers)
     labels_by_id = dict(zip(test.ids, test.labels.tolist(), strict=True))
@@ -216,23 +204,24 @@ def main() -> None:
     records = load_deepmirgene("human")
     train_rows = np.flatnonzero([s.startswith("fold") and s != "fold5" for s in records.splits])
     pick = rng.choice(train_rows, args.shap_background, replace=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        background = encode_folds(
-            fold(
-                [records.sequences[i] for i in pick],
-                ids=[records.ids[i] for i in pick],
-                workers=args.workers,
-            )
-        ).images
+    background = encode_folds(
+        fold(
+            [records.sequences[i] for i in pick],
+            ids=[records.ids[i] for i in pick],
+            workers=args.workers,
+        )
+    ).images
 
     methods = list_backends() if args.methods == "all" else args.methods.split(",")
+    # Backends that need many passes per image run on the subsample: those with a cost
+    # option (noisy samples, path steps, SHAP samples) and occlusion (one per patch).
+    slow = {m for m in methods if backend_info(m).cost_param is not None or m == "occlusion"}
     results: dict[str, dict] = {}
     rows_out = []
     bar_values: dict[str, dict[str, np.ndarray]] = {}
     region_names = [*REGIONS, "background", "gap"]
     for method in methods:
-        rows = subsample if method in SLOW else everything
+        rows = subsample if method in slow else everything
         params = (
             {"n_samples": args.shap_samples, "background": background} if method == "shap" else {}
         )
@@ -405,7 +394,7 @@ def main() -> None:
             "positives": int(n_pos),
             "negatives": int(n_neg),
             "seed": args.seed,
-            "methods": sorted(SLOW & set(methods)),
+            "methods": sorted(slow),
         },
         "shap": {
             "n_samples": args.shap_samples,

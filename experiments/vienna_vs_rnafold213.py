@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +36,7 @@ def main() -> None:
     sequences = [r["sequence"].upper().replace("T", "U") for r in rows]
     old = [r["rnafold_2.1.3_mfe_structure"] for r in rows]
     new = [f.structure for f in fold(sequences, workers=1)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        enc_old, enc_new = encode(sequences, old), encode(sequences, new)
+    enc_old, enc_new = encode(sequences, old), encode(sequences, new)
     both = np.intersect1d(enc_old.index, enc_new.index)
     img_old = enc_old.images[np.searchsorted(enc_old.index, both)]
     img_new = enc_new.images[np.searchsorted(enc_new.index, both)]

@@ -1,12 +1,69 @@
 """mirnamap: what in a hairpin makes a CNN call it a pre-miRNA.
 
-Data flows one way: ``fold -> encode -> model/train -> saliency -> project -> plot``.
-The data stages (:mod:`mirnamap.fold`, :mod:`mirnamap.encode`, :mod:`mirnamap.datasets`)
-import neither TensorFlow nor matplotlib, so folding and encoding start fast.
+From a FASTA file to nucleotide-level saliency, in one call::
+
+    import mirnamap
+    result = mirnamap.explain_hairpins("hairpins.fa", methods=["gradient", "grad_cam"])
+    result.to_frame()              # one row per nucleotide per method (pandas)
+    result.save("out/explain")     # TSVs and PNGs, as ``mirnamap explain`` writes them
+
+Data flows one way, and no module imports from a later stage (``tests/test_layout.py``
+checks it)::
+
+    structure, files -> fold -> encode -> datasets -> model -> train -> evaluate
+      -> saliency -> project -> colours -> plot, export -> pipeline -> benchmark -> cli
+
+:mod:`mirnamap.structure` holds the sequence and dot-bracket rules every stage judges
+records by. The data stages (structure, fold, encode, datasets) import neither TensorFlow
+nor matplotlib, so folding and encoding start fast; the verbs exported here load the rest
+only when first used.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+#: The names exported here, and the module each comes from (loaded on first use).
+_EXPORTS = {
+    "explain_hairpins": "mirnamap.pipeline",
+    "predict_hairpins": "mirnamap.pipeline",
+    "read_source": "mirnamap.pipeline",
+    "Explanation": "mirnamap.pipeline",
+    "Predictions": "mirnamap.pipeline",
+    "RecordFailure": "mirnamap.pipeline",
+    "InputError": "mirnamap.pipeline",
+    "Encoding": "mirnamap.encode",
+    "Fold": "mirnamap.fold",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from mirnamap.encode import Encoding
+    from mirnamap.fold import Fold
+    from mirnamap.pipeline import (
+        Explanation,
+        InputError,
+        Predictions,
+        RecordFailure,
+        explain_hairpins,
+        predict_hairpins,
+        read_source,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """Load an exported name's module on first use (PEP 562)."""
+    if name in _EXPORTS:
+        import importlib
+
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mirnamap' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

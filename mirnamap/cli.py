@@ -1,18 +1,25 @@
-"""The ``mirnamap`` command: one subcommand per stage of the pipeline.
+"""The ``mirnamap`` command: one subcommand per stage, each a thin layer over the library.
 
-``fold -> encode -> train/predict -> explain``; each subcommand is a thin layer over the
-module of the same stage. Records that fail are listed with their reason, never dropped;
-unusable input ends the command with exit status 2 and a message naming what is wrong.
+``fold -> encode -> train/predict -> explain``, plus ``benchmark``. Each subcommand parses
+its arguments, checks that its outputs can be written, makes one library call
+(:mod:`mirnamap.pipeline` for the inputs, predictions and explanations) and reports.
+Records that fail are listed with their reason, never dropped; unusable input ends the
+command with exit status 2 and a message naming the file and what is wrong.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-__all__ = ["main"]
+from mirnamap.pipeline import TARGETS
+
+__all__ = ["build_parser", "main"]
 
 EXIT_USAGE = 2  # unusable input
 EXIT_ALL_FAILED = 1  # input read, but no record could be processed
@@ -20,6 +27,17 @@ EXIT_ALL_FAILED = 1  # input read, but no record could be processed
 
 class CommandError(Exception):
     """Unusable input: the message is printed and the command exits with status 2."""
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (argparse refuses anything else with exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def _report_failures(failures: Sequence[tuple[str, str]], total: int, what: str) -> None:
@@ -31,62 +49,58 @@ def _report_failures(failures: Sequence[tuple[str, str]], total: int, what: str)
         print(f"  {record_id}\t{reason}", file=sys.stderr)
 
 
-def _read_records(path: Path) -> tuple[list[str], list[str]]:
-    """Ids and sequences of a FASTA file, or a clear error."""
-    from mirnamap.datasets import load_fasta
+def _pairs(failures: Sequence) -> list[tuple[str, str]]:
+    """(id, reason) of each :class:`~mirnamap.pipeline.RecordFailure`."""
+    return [(f.id, f.reason) for f in failures]
 
+
+def _quiet_tensorflow(verbose: bool) -> None:
+    """Import TensorFlow with its C++ start-up lines (oneDNN, cpu_feature_guard, absl)
+    kept off the terminal; ``--verbose`` lets them through."""
+    if verbose or "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
-        records = load_fasta(path)
-    except (OSError, ValueError) as error:
-        raise CommandError(str(error)) from None
-    return list(records.ids), list(records.sequences)
+        os.dup2(devnull, 2)
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError:  # reported where TensorFlow is used, with its own message
+            pass
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
-def _is_fasta(path: Path) -> bool:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read(1) == ">"
-    except OSError as error:
-        raise CommandError(f"{path}: {error.strerror}") from None
+@contextlib.contextmanager
+def _library_call() -> Iterator[None]:
+    """Around the one library call: unusable input becomes a CommandError (exit 2, no
+    traceback) and mirnamap's warnings (duplicate ids, say) are printed plainly."""
+    from mirnamap.pipeline import InputWarning
 
-
-def _load_folds_or_fold(path: Path, workers: int | None) -> list:
-    """Folds from a folds TSV, or by folding a FASTA file."""
-    from mirnamap.fold import fold, load_folds
-
-    if _is_fasta(path):
-        ids, sequences = _read_records(path)
-        return fold(sequences, ids=ids, workers=workers)
-    try:
-        return load_folds(path)
-    except (OSError, ValueError, KeyError) as error:
-        raise CommandError(
-            f"{path}: neither a FASTA file nor a folds table from 'mirnamap fold' ({error})"
-        ) from None
-
-
-# ----------------------------------------------------------------------------- fold
-
-
-def _add_fold(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "fold",
-        help="fold RNA sequences with ViennaRNA",
-        description="Fold every record of a FASTA file to its MFE structure with ViennaRNA "
-        "and write a TSV: id, sequence, structure, mfe, status, reason (one row per record; "
-        "records that cannot be folded get status 'error' and the reason).",
-    )
-    p.add_argument("input", type=Path, help="FASTA file")
-    p.add_argument("-o", "--output", type=Path, required=True, help="TSV to write")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    p.set_defaults(run=_run_fold)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        try:
+            yield
+        except (OSError, ValueError) as error:
+            raise CommandError(str(error)) from None
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, InputWarning):
+                    print(f"warning: {warning.message}", file=sys.stderr)
 
 
 def _run_fold(args: argparse.Namespace) -> int:
+    from mirnamap.datasets import load_fasta
+    from mirnamap.files import check_output_file
     from mirnamap.fold import fold, save_folds
 
-    ids, sequences = _read_records(args.input)
-    folds = fold(sequences, ids=ids, workers=args.workers)
+    with _library_call():
+        check_output_file(args.output, "--output")
+        records = load_fasta(args.input)
+    folds = fold(records.sequences, ids=records.ids, workers=args.workers)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     save_folds(folds, args.output)
     failed = [(f.id, f.error or "") for f in folds if not f.ok]
@@ -95,719 +109,148 @@ def _run_fold(args: argparse.Namespace) -> int:
     return EXIT_ALL_FAILED if len(failed) == len(folds) else 0
 
 
-# --------------------------------------------------------------------------- encode
-
-
-def _add_encode(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "encode",
-        help="draw folded hairpins as 25 x 100 images",
-        description="Draw each hairpin as the 25 x 100 RGB image of Cordero et al. and save "
-        "images, ids and the pixel-to-nucleotide layout as .npz. The input is a FASTA file "
-        "(folded first) or a folds TSV from 'mirnamap fold'. Records that cannot be drawn "
-        "are listed with the reason and stored in the archive (failed_ids, failed_reasons).",
-    )
-    p.add_argument("input", type=Path, help="FASTA file or folds TSV")
-    p.add_argument("-o", "--output", type=Path, required=True, help=".npz to write")
-    p.add_argument(
-        "--png", type=Path, default=None, metavar="DIR", help="also write one PNG per hairpin"
-    )
-    p.add_argument(
-        "--png-scale", type=int, default=4, help="PNG enlargement (default: 4; 1 = exact pixels)"
-    )
-    p.add_argument(
-        "--workers", type=int, default=None, help="folding processes (default: all cores)"
-    )
-    p.set_defaults(run=_run_encode)
-
-
 def _run_encode(args: argparse.Namespace) -> int:
-    import warnings
+    from mirnamap.encode import save_encoding, save_pngs
+    from mirnamap.files import check_output_dir, check_output_file
+    from mirnamap.pipeline import read_source
 
-    from mirnamap.encode import encode_folds, save_encoding, save_pngs
-
-    folds = _load_folds_or_fold(args.input, args.workers)
-    if not folds:
-        raise CommandError(f"{args.input}: no records")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # every failure is listed below instead
-        encoding = encode_folds(folds)
+    with _library_call():
+        check_output_file(args.output, "--output")
+        if args.png is not None:
+            check_output_dir(args.png, "--png")
+        inputs = read_source(args.input, workers=args.workers)
+    encoding = inputs.encoding
+    if encoding is None:
+        raise CommandError(f"{args.input}: images without sequences: nothing to encode")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     save_encoding(encoding, args.output)
     if args.png is not None:
         save_pngs(encoding.images, encoding.ids, args.png, scale=args.png_scale)
-    _report_failures([(f.id, f.reason) for f in encoding.failures], len(folds), "encoded")
+    _report_failures(_pairs(inputs.failures), len(inputs.ids), "encoded")
     cut = int((encoding.n_cut > 0).sum())
     print(
-        f"encoded {len(encoding)} of {len(folds)} records -> {args.output}"
+        f"encoded {len(encoding)} of {len(inputs.ids)} records -> {args.output}"
         + (f" ({cut} with columns cut off the 100-px canvas)" if cut else "")
     )
     return EXIT_ALL_FAILED if len(encoding) == 0 else 0
 
 
-# ---------------------------------------------------------------------------- predict
-
-#: What ``mirnamap predict`` writes per record.
-_PREDICT_COLUMNS = ("id", "probability", "predicted", "status", "reason")
-
-
-def _load_model_or_fail(path: Path | None):
-    """The model at ``path`` (the bundled one if None), or a clear CommandError."""
-    from mirnamap.model import load_default_model, load_model
-
-    try:
-        return load_default_model() if path is None else load_model(path)
-    except (OSError, ValueError, TypeError) as error:
-        raise CommandError(str(error)) from None
-
-
-def _images_for_prediction(path: Path, workers: int | None) -> tuple:
-    """(ids, images, positions, failures, labels) for a FASTA, folds TSV or .npz input.
-
-    ``positions`` gives each image's place among all ``ids``; ``failures`` lists
-    (position, reason) for the records without an image; ``labels`` (or None) are the
-    true labels of a labelled image archive.
-    """
-    import warnings
-
-    import numpy as np
-
-    from mirnamap.encode import encode_folds, load_encoding
-
-    if path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                files = set(data.files)
-        except (OSError, ValueError) as error:
-            raise CommandError(f"{path}: not a readable .npz archive ({error})") from None
-        if "layout" in files:
-            try:
-                encoding = load_encoding(path)
-            except (OSError, ValueError, KeyError) as error:
-                raise CommandError(str(error)) from None
-            total = len(encoding) + len(encoding.failures)
-            ids = [""] * total
-            for position, record_id in zip(encoding.index, encoding.ids, strict=True):
-                ids[int(position)] = record_id
-            for failure in encoding.failures:
-                ids[failure.index] = failure.id
-            failures = [(f.index, f.reason) for f in encoding.failures]
-            return ids, encoding.images, encoding.index, failures, None
-        from mirnamap.datasets import load_deepmir
-
-        try:
-            image_set = load_deepmir(str(path))
-        except (OSError, ValueError) as error:
-            raise CommandError(str(error)) from None
-        n = len(image_set)
-        return list(image_set.names), image_set.images, np.arange(n), [], image_set.labels
-    folds = _load_folds_or_fold(path, workers)
-    if not folds:
-        raise CommandError(f"{path}: no records")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # every failure is written to the table instead
-        encoding = encode_folds(folds)
-    failures = [(f.index, f.reason) for f in encoding.failures]
-    return [f.id for f in folds], encoding.images, encoding.index, failures, None
-
-
-def _add_predict(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "predict",
-        help="predict pre-miRNAs with the CNN (the bundled model by default)",
-        description="Predict P(pre-miRNA) for every record of a FASTA file (folded and "
-        "encoded first), a folds TSV, an encoding .npz from 'mirnamap encode', or a labelled "
-        "image .npz (arrays images, labels). Writes a TSV with one row per input record: "
-        "id, probability, predicted (1 = pre-miRNA, 0 = not), status (ok/error) and reason; "
-        "records that could not be folded or drawn get status 'error' and the reason. "
-        "With a labelled .npz a 'label' column is added and the metrics are printed.",
-    )
-    p.add_argument("input", type=Path, help="FASTA, folds TSV, or .npz")
-    p.add_argument("-o", "--output", type=Path, required=True, help="TSV to write")
-    p.add_argument(
-        "--model",
-        type=Path,
-        default=None,
-        help="a .keras model (default: the bundled deepmir_default.keras)",
-    )
-    p.add_argument(
-        "--threshold",
-        type=float,
-        default=0.5,
-        help="call a pre-miRNA at probability >= this (default: 0.5)",
-    )
-    p.add_argument("--batch-size", type=int, default=256, help="images per batch (default: 256)")
-    p.add_argument(
-        "--workers", type=int, default=None, help="folding processes (default: all cores)"
-    )
-    p.set_defaults(run=_run_predict)
+def _print_metrics(scores: dict, label: str = "") -> None:
+    keys = ("accuracy", "sensitivity", "specificity", "mcc", "auroc", "auprc")
+    print(label + "  ".join(f"{k} {scores[k]:.4f}" for k in keys if k in scores))
 
 
 def _run_predict(args: argparse.Namespace) -> int:
-    import csv
-
     import numpy as np
 
-    from mirnamap.model import predict_proba
+    from mirnamap.files import check_output_file
+    from mirnamap.pipeline import predict_hairpins
 
     if not 0.0 <= args.threshold <= 1.0:
         raise CommandError(f"--threshold must be in [0, 1], got {args.threshold}")
-    model = _load_model_or_fail(args.model)
-    ids, images, positions, failures, labels = _images_for_prediction(args.input, args.workers)
-    probabilities = predict_proba(model, images, batch_size=args.batch_size) if len(images) else []
-    rows: list[dict[str, str]] = [{} for _ in ids]
-    for position, probability in zip(positions, probabilities, strict=True):
-        rows[int(position)] = {
-            "probability": f"{probability:.6f}",
-            "predicted": str(int(probability >= args.threshold)),
-            "status": "ok",
-            "reason": "",
-        }
-    for position, reason in failures:
-        rows[position] = {
-            "probability": "",
-            "predicted": "",
-            "status": "error",
-            "reason": " ".join(reason.split()),
-        }
-    columns = list(_PREDICT_COLUMNS) + (["label"] if labels is not None else [])
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.output, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, columns, delimiter="\t", lineterminator="\n")
-        writer.writeheader()
-        for index, (record_id, row) in enumerate(zip(ids, rows, strict=True)):
-            if labels is not None:
-                row["label"] = str(int(labels[index]))
-            writer.writerow({"id": record_id, **row})
-    _report_failures([(ids[i], r) for i, r in failures], len(ids), "predicted")
-    n_positive = int(np.sum(np.asarray(probabilities) >= args.threshold))
-    print(
-        f"predicted {len(probabilities)} of {len(ids)} records ({n_positive} pre-miRNA) "
-        f"-> {args.output}"
-    )
-    if labels is not None and len(probabilities):
-        from mirnamap.evaluate import metrics
-
-        scores = metrics(labels, probabilities, args.threshold)
-        print(
-            "  ".join(
-                f"{k} {scores[k]:.4f}"
-                for k in ("accuracy", "sensitivity", "specificity", "mcc", "auroc", "auprc")
-            )
+    with _library_call():
+        check_output_file(args.output, "--output")
+        result = predict_hairpins(
+            args.input,
+            args.model,
+            threshold=args.threshold,
+            batch_size=args.batch_size,
+            workers=args.workers,
         )
-    return EXIT_ALL_FAILED if len(probabilities) == 0 else 0
-
-
-# ------------------------------------------------------------------------------ train
-
-
-def _training_images(args: argparse.Namespace) -> tuple:
-    """(images, labels, test or None, skipped records) for the chosen source."""
-    import warnings
-
-    import numpy as np
-
-    from mirnamap import datasets
-    from mirnamap.encode import encode_folds
-    from mirnamap.fold import fold
-
-    def encode_records(records) -> tuple:
-        folds = fold(records.sequences, ids=records.ids, workers=args.workers)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            encoding = encode_folds(folds)
-        skipped = [(f.id, f.reason) for f in encoding.failures]
-        return encoding.images, records.labels[encoding.index], encoding.index, skipped
-
-    try:
-        if args.dataset in datasets.DEEPMIRGENE_SETS:
-            records = datasets.load_deepmirgene(args.dataset)
-            images, labels, index, skipped = encode_records(records)
-            is_test = np.array([records.splits[i] == "test" for i in index], dtype=bool)
-            test = None
-            if is_test.any() and not is_test.all():
-                test = (images[is_test], labels[is_test])
-                images, labels = images[~is_test], labels[~is_test]
-            return images, labels, test, skipped
-        if args.dataset is not None:
-            image_set = datasets.load_deepmir(args.dataset)
-            test = None
-            if args.dataset.endswith("_train"):
-                held_out = datasets.load_deepmir(args.dataset.replace("_train", "_test"))
-                test = (held_out.images, held_out.labels)
-            return image_set.images, image_set.labels, test, []
-        if args.images is not None:
-            image_set = datasets.load_deepmir(str(args.images))
-            return image_set.images, image_set.labels, None, []
-        if args.positive is None or args.negative is None:
-            raise CommandError(
-                "give --positive and --negative FASTA, --images NPZ or --dataset NAME"
-            )
-        records = datasets.load_labelled_fasta(args.positive, args.negative)
-        images, labels, _, skipped = encode_records(records)
-        return images, labels, None, skipped
-    except (OSError, ValueError) as error:
-        raise CommandError(str(error)) from None
-
-
-def _add_train(sub: argparse._SubParsersAction) -> None:
-    from mirnamap.datasets import DEEPMIR_SETS, DEEPMIRGENE_SETS
-
-    sets = (*DEEPMIRGENE_SETS, *DEEPMIR_SETS)
-    names = [s for s in sets if s != "new" and not s.endswith("_test")]
-    p = sub.add_parser(
-        "train",
-        help="train the DeepMir CNN on labelled hairpins",
-        description="Train the DeepMir CNN (Adam, batch 128, balanced class weights, early "
-        "stopping on a stratified validation fraction) on a positive and a negative FASTA "
-        "file (folded and encoded first), a labelled image .npz (arrays images, labels), or "
-        f"a bundled set ({', '.join(names)}; their published test split is held out and "
-        "evaluated). Writes the model (.keras), a metrics JSON and a learning-curve PNG.",
-    )
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--positive", type=Path, help="FASTA of pre-miRNAs (with --negative)")
-    source.add_argument("--images", type=Path, help="labelled image .npz (images, labels)")
-    source.add_argument("--dataset", choices=names, help="a bundled data set")
-    p.add_argument("--negative", type=Path, help="FASTA of negatives (with --positive)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.keras)")
-    p.add_argument(
-        "--metrics",
-        type=Path,
-        default=None,
-        help="metrics JSON (default: beside the model, NAME.metrics.json)",
-    )
-    p.add_argument(
-        "--curve",
-        type=Path,
-        default=None,
-        help="learning-curve PNG (default: beside the model, NAME.learning_curve.png)",
-    )
-    p.add_argument("--epochs", type=int, default=30, help="most epochs (default: 30)")
-    p.add_argument(
-        "--patience",
-        type=int,
-        default=5,
-        help="early-stopping patience in epochs; 0 = off (default: 5)",
-    )
-    p.add_argument(
-        "--validation-fraction",
-        type=float,
-        default=0.1,
-        help="stratified share held out for validation (default: 0.1)",
-    )
-    p.add_argument(
-        "--reduce-lr",
-        type=int,
-        default=0,
-        help="halve the learning rate after this many epochs without a better validation "
-        "loss; 0 = constant (default: 0)",
-    )
-    p.add_argument("--batch-size", type=int, default=128, help="default: 128")
-    p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's (default: 1e-3)")
-    p.add_argument(
-        "--class-weight",
-        choices=("balanced", "none"),
-        default="balanced",
-        help="weigh classes by their frequency (default: balanced)",
-    )
-    p.add_argument(
-        "--seed", type=int, default=0, help="seed of split, weights, dropout (default: 0)"
-    )
-    p.add_argument(
-        "--workers", type=int, default=None, help="folding processes (default: all cores)"
-    )
-    p.set_defaults(run=_run_train)
-
-
-def _stratified_split(labels, fraction: float, seed: int):
-    """Boolean mask of a stratified validation share (at least one record per class)."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    mask = np.zeros(labels.shape[0], dtype=bool)
-    for value in np.unique(labels):
-        members = np.flatnonzero(labels == value)
-        take = max(1, round(fraction * members.size)) if members.size > 1 else 0
-        mask[rng.choice(members, size=take, replace=False)] = True
-    return mask
+    result.save(args.output)
+    _report_failures(_pairs(result.failures), len(result), "predicted")
+    n_ok, n_positive = int(result.ok.sum()), int(np.sum(result.predicted == 1))
+    print(f"predicted {n_ok} of {len(result)} records ({n_positive} pre-miRNA) -> {args.output}")
+    scores = result.metrics()
+    if scores is not None:
+        _print_metrics(scores)
+    return EXIT_ALL_FAILED if n_ok == 0 else 0
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    import json
+    from mirnamap.files import check_output_file
+    from mirnamap.pipeline import load_training_set, train_classifier
 
-    from mirnamap.evaluate import metrics, save_learning_curve
-    from mirnamap.model import predict_proba, save_model
-    from mirnamap.train import device_name, train
-
-    if args.negative is not None and args.positive is None:
-        raise CommandError("--negative needs --positive")
     if args.output.suffix != ".keras":
         raise CommandError(f"{args.output}: the model file must end in .keras")
-    if not 0.0 < args.validation_fraction < 1.0:
-        raise CommandError(
-            f"--validation-fraction must be in (0, 1), got {args.validation_fraction}"
+    with _library_call():
+        for path, flag in (
+            (args.output, "-o"),
+            (args.metrics, "--metrics"),
+            (args.curve, "--curve"),
+        ):
+            if path is not None:
+                check_output_file(path, flag)
+        data = load_training_set(
+            dataset=args.dataset,
+            positive=args.positive,
+            negative=args.negative,
+            images=args.images,
+            workers=args.workers,
         )
-    images, labels, test, skipped = _training_images(args)
-    _report_failures(skipped, len(labels) + len(skipped), "encoded (left out of training)")
-    if len(set(labels.tolist())) < 2:
-        raise CommandError("training needs both classes (pre-miRNA and negative)")
-    is_val = _stratified_split(labels, args.validation_fraction, args.seed)
-    result = train(
-        images[~is_val],
-        labels[~is_val],
-        validation=(images[is_val], labels[is_val]),
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        class_weight="balanced" if args.class_weight == "balanced" else None,
-        early_stopping=args.patience or None,
-        reduce_lr=args.reduce_lr or None,
-        seed=args.seed,
-        verbose=True,
-    )
-    save_model(result.model, args.output)
-    stem = args.output.with_suffix("")
-    metrics_path = args.metrics or Path(f"{stem}.metrics.json")
-    curve_path = args.curve or Path(f"{stem}.learning_curve.png")
-    scores = {"validation": metrics(labels[is_val], predict_proba(result.model, images[is_val]))}
-    if test is not None:
-        scores["test"] = metrics(test[1], predict_proba(result.model, test[0]))
-    report = {
-        "model": str(args.output),
-        "device": device_name(),
-        "seed": args.seed,
-        "n_train": int((~is_val).sum()),
-        "n_validation": int(is_val.sum()),
-        "n_skipped": len(skipped),
-        "skipped": [{"id": i, "reason": r} for i, r in skipped],
-        "epochs_run": len(result.history["loss"]),
-        "metrics": scores,
-        "history": result.history,
-    }
-    metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    metrics_path.write_text(json.dumps(report, indent=2))
-    save_learning_curve(result.history, curve_path, title=args.output.name)
-    for name, m in scores.items():
-        print(
-            f"{name}: "
-            + "  ".join(
-                f"{k} {m[k]:.4f}"
-                for k in ("accuracy", "sensitivity", "specificity", "mcc", "auroc")
-            )
+        total = len(data.labels) + len(data.failures)
+        _report_failures(_pairs(data.failures), total, "encoded (left out of training)")
+        trained = train_classifier(
+            data,
+            validation_fraction=args.validation_fraction,
+            seed=args.seed,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            class_weight="balanced" if args.class_weight == "balanced" else None,
+            early_stopping=args.patience or None,
+            reduce_lr=args.reduce_lr or None,
+            verbose=True,
         )
-    print(f"model -> {args.output}; metrics -> {metrics_path}; learning curve -> {curve_path}")
+    model, metrics, curve = trained.save(args.output, args.metrics, args.curve)
+    for name, m in trained.metrics.items():
+        _print_metrics({k: v for k, v in m.items() if k != "auprc"}, f"{name}: ")
+    print(f"model -> {model}; metrics -> {metrics}; learning curve -> {curve}")
     return 0
 
 
-# -------------------------------------------------------------------------- explain
-
-#: What ``--target`` accepts: which class's logit the maps explain.
-_TARGETS = {"pre-mirna": 1, "negative": 0, "predicted": None}
-
-
-def _add_explain(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "explain",
-        help="saliency maps on the image, the sequence and the fold of each hairpin",
-        description="Classify each hairpin with the bundled DeepMir model (or --model), "
-        "compute saliency maps with one or more backends, project them onto nucleotides "
-        "and write, per record, PNG pictures (hairpin image with the map over it, a "
-        "sequence track with one row per backend, the secondary structure coloured by "
-        "saliency, and all backends side by side) and VARNA/forna colour inputs; for all "
-        "records a per-nucleotide TSV (saliency.tsv) and a summary (summary.tsv). The input "
-        "is a FASTA file (folded and encoded first), a folds TSV from 'mirnamap fold', or an "
-        "archive from 'mirnamap encode'. Records that cannot be folded, drawn or explained "
-        "are listed with the reason (stderr and failed.tsv).",
-    )
-    p.add_argument("input", type=Path, help="FASTA file, folds TSV or 'mirnamap encode' .npz")
-    p.add_argument(
-        "--method",
-        default="smoothgrad_guided_backprop",
-        help="comma-separated saliency backends (default: smoothgrad_guided_backprop; "
-        "'list' prints the known ones)",
-    )
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
-    p.add_argument("--model", type=Path, default=None, help="a .keras model (default: bundled)")
-    p.add_argument(
-        "--target",
-        choices=sorted(_TARGETS),
-        default="pre-mirna",
-        help="class whose logit is explained (default: pre-mirna, so red = towards "
-        "pre-miRNA for every record)",
-    )
-    p.add_argument(
-        "--ids", default=None, help="comma-separated record ids to explain (default: all)"
-    )
-    p.add_argument("--svg", action="store_true", help="also write every picture as SVG")
-    p.add_argument(
-        "--no-pictures",
-        action="store_true",
-        help="write only the TSVs (fast, for thousands of records)",
-    )
-    p.add_argument(
-        "--batch-size", type=int, default=64, help="images per saliency pass (default: 64)"
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of stochastic backends (default: 0)")
-    p.add_argument(
-        "--workers", type=int, default=None, help="folding processes (default: all cores)"
-    )
-    p.set_defaults(run=_run_explain)
-
-
-def _load_encoding_for_explain(path: Path, workers: int | None):
-    """An Encoding from an encode archive, or by folding and encoding a FASTA / folds TSV."""
-    import warnings
-
-    from mirnamap.encode import encode_folds, load_encoding
-
-    if path.suffix == ".npz":
-        try:
-            return load_encoding(path), None
-        except FileNotFoundError:
-            raise CommandError(f"{path}: no such file") from None
-        except ValueError:
-            raise CommandError(
-                f"{path}: an image archive without sequences and pixel layout (e.g. a DeepMir "
-                ".npz); nucleotide maps need the sequences: give the FASTA file, or an "
-                "archive written by 'mirnamap encode'"
-            ) from None
-        except OSError as error:
-            raise CommandError(f"{path}: not a readable .npz ({error})") from None
-    folds = _load_folds_or_fold(path, workers)
-    if not folds:
-        raise CommandError(f"{path}: no records")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # every failure is listed instead
-        return encode_folds(folds), len(folds)
-
-
-def _safe_name(record_id: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9._-]", "_", record_id) or "_"
+def _split_list(text: str | None) -> list[str] | None:
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
 
 def _run_explain(args: argparse.Namespace) -> int:
-    import csv
-    import shlex
+    from mirnamap.files import check_output_dir
+    from mirnamap.pipeline import explain_hairpins
+    from mirnamap.saliency import list_backends
 
-    import numpy as np
-    from tqdm.auto import tqdm
-
-    from mirnamap.export import forna_colours, varna_arguments, write_summary, write_tsv
-    from mirnamap.project import project
-
-    methods = [m.strip() for m in args.method.split(",") if m.strip()]
-    from mirnamap.saliency import explain, list_backends
-
+    methods = _split_list(args.method) or []
     if methods == ["list"]:
         print("\n".join(list_backends()))
         return 0
-    unknown = [m for m in methods if m not in list_backends()]
-    if not methods or unknown:
-        raise CommandError(
-            f"unknown saliency method(s) {unknown or args.method!r}; known: "
-            + ", ".join(list_backends())
-        )
-    encoding, total = _load_encoding_for_explain(args.input, args.workers)
-    failures = [(f.id, f.reason) for f in encoding.failures]
-    total = total if total is not None else len(encoding) + len(encoding.failures)
-    keep = np.arange(len(encoding))
-    if args.ids is not None:
-        wanted = [i.strip() for i in args.ids.split(",") if i.strip()]
-        known = set(encoding.ids) | {f.id for f in encoding.failures}
-        missing = [i for i in wanted if i not in known]
-        if missing:
-            raise CommandError(f"{args.input}: no record(s) {missing}")
-        keep = np.array([k for k, i in enumerate(encoding.ids) if i in set(wanted)], dtype=int)
-        failures = [(i, r) for i, r in failures if i in set(wanted)]
-        total = len(wanted)
-    if len(keep) == 0:
-        _report_failures(failures, total, "explained")
-        print("no record could be drawn: nothing to explain", file=sys.stderr)
-        return EXIT_ALL_FAILED
-    images = encoding.images[keep]
-    layout = encoding.layout[keep]
-    ids = [encoding.ids[k] for k in keep]
-    sequences = [encoding.sequences[k] for k in keep]
-    structures = [encoding.structures[k] for k in keep]
-    lengths = np.array([len(s) for s in sequences])
-
-    from mirnamap.model import load_default_model, load_model, predict_proba
-
-    try:
-        model = load_model(args.model) if args.model is not None else load_default_model()
-    except (OSError, ValueError) as error:
-        raise CommandError(str(error)) from None
-    probabilities = predict_proba(model, images)
-    target = _TARGETS[args.target]
-    maps: dict[str, np.ndarray] = {}
-    for method in methods:
-        maps[method] = explain(
-            model,
-            images,
-            method,
-            target,
+    with _library_call():
+        check_output_dir(args.out, "--out")
+        result = explain_hairpins(
+            args.input,
+            methods,
+            args.model,
+            target=args.target,
+            ids=_split_list(args.ids),
             batch_size=args.batch_size,
             seed=args.seed,
+            workers=args.workers,
             progress=True,
         )
-    projections = {m: project(maps[m], layout, lengths, ids=ids) for m in methods}
-    abs_projections = {m: project(np.abs(maps[m]), layout, lengths, ids=ids) for m in methods}
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_tsv(
-        args.out / "saliency.tsv",
-        ids,
-        sequences,
-        structures,
-        {m: projections[m].scores for m in methods},
-    )
-    write_summary(args.out / "summary.tsv", ids, probabilities, abs_projections, structures)
-    from mirnamap.plot import (
-        plot_backends,
-        plot_hairpin,
-        plot_sequence_track,
-        plot_structure,
-        save_figure,
-    )
-
-    formats = ("png", "svg") if args.svg else ("png",)
-    aim = {1: "pre-miRNA logit", 0: "negative logit", None: "predicted class logit"}[target]
-    explained = 0
-    for k in tqdm(range(len(ids)), desc="pictures", unit="record", disable=args.no_pictures):
-        if args.no_pictures:
-            explained += 1
-            continue
-        folder = args.out / _safe_name(ids[k])
-        p = float(probabilities[k])
-        try:
-            scores = {m: projections[m].scores[k] for m in methods}
-            save_figure(
-                plot_sequence_track(
-                    scores, sequences[k], structures[k], record_id=ids[k], probability=p
-                ),
-                folder / "track",
-                formats=formats,
-            )
-            for m in methods:
-                label = f"{m} ({aim})"
-                save_figure(
-                    plot_hairpin(
-                        images[k], maps[m][k], record_id=ids[k], probability=p, method=label
-                    ),
-                    folder / f"hairpin_{m}",
-                    formats=formats,
-                )
-                save_figure(
-                    plot_structure(
-                        sequences[k],
-                        structures[k],
-                        scores[m],
-                        record_id=ids[k],
-                        probability=p,
-                        method=label,
-                    ),
-                    folder / f"structure_{m}",
-                    formats=formats,
-                )
-            if len(methods) > 1:
-                save_figure(
-                    plot_backends(
-                        images[k], {m: maps[m][k] for m in methods}, record_id=ids[k], probability=p
-                    ),
-                    folder / "backends",
-                    formats=formats,
-                )
-            with open(folder / "colours.txt", "w", encoding="utf-8") as handle:
-                for m in methods:
-                    varna = shlex.join(varna_arguments(sequences[k], structures[k], scores[m]))
-                    handle.write(f"# {m}\nVARNA\t{varna}\nforna\t{forna_colours(scores[m])}\n")
-            explained += 1
-        except (ValueError, OSError) as error:
-            failures.append((ids[k], f"pictures failed: {error}"))
-    with open(args.out / "failed.tsv", "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(["id", "reason"])
-        writer.writerows(failures)
-    _report_failures(failures, total, "explained")
+    failed = result.save(args.out, pictures=not args.no_pictures, svg=args.svg)
+    _report_failures(_pairs((*result.failures, *failed)), result.n_records, "explained")
+    explained = len(result) - len(failed)
+    if len(result) == 0:
+        print("no record could be drawn: nothing to explain", file=sys.stderr)
     print(
-        f"explained {explained} of {total} records with {', '.join(methods)} -> {args.out}/ "
-        "(per record: track.png, hairpin_*.png, structure_*.png; saliency.tsv, summary.tsv)"
+        f"explained {explained} of {result.n_records} records with {', '.join(methods)} "
+        f"-> {args.out}/ (per record: track.png, hairpin_*.png, structure_*.png; "
+        "saliency.tsv, summary.tsv)"
     )
     return EXIT_ALL_FAILED if explained == 0 else 0
 
 
-# ------------------------------------------------------------------------ benchmark
-
-
-def _add_benchmark(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "benchmark",
-        help="score saliency backends on synthetic hairpins with known truth",
-        description="Generate synthetic hairpins whose label-deciding nucleotides are known, "
-        "train a classifier per task, and score every backend's maps against the truth "
-        "(AUROC, AUPRC, top-k, relevance mass, pointing game, raw and representation-adapted "
-        "cosine overlap), with the model-randomisation sanity check and sequence-level "
-        "deletion curves. Writes results.md/.tsv, per-hairpin metrics, config.json and PNG "
-        "plots. The defaults are a small configuration (minutes on a CPU); "
-        "experiments/benchmark_saliency.py runs the full one.",
-    )
-    p.add_argument("-o", "--output", type=Path, required=True, help="folder to write")
-    p.add_argument(
-        "--tasks",
-        default="motif",
-        help="comma-separated: motif, structure, interaction, additive (default: motif)",
-    )
-    p.add_argument(
-        "--backends",
-        default=None,
-        help="comma-separated backend names (default: every registered backend)",
-    )
-    p.add_argument("--pairs", type=int, default=500, help="twin pairs per task (default: 500)")
-    p.add_argument("--epochs", type=int, default=15, help="most training epochs (default: 15)")
-    p.add_argument(
-        "--filters",
-        default="16,24,32",
-        help="filters of the three conv modules (default: 16,24,32; published: 48,60,72)",
-    )
-    p.add_argument(
-        "--dense-units",
-        type=int,
-        default=64,
-        help="hidden dense units (default: 64; published: 256)",
-    )
-    p.add_argument("--explain", type=int, default=30, help="test hairpins explained (default: 30)")
-    p.add_argument(
-        "--sanity", type=int, default=4, help="hairpins in the sanity check (0 skips; default: 4)"
-    )
-    p.add_argument(
-        "--faithfulness",
-        type=int,
-        default=8,
-        help="hairpins in the deletion test (0 skips; default: 8)",
-    )
-    p.add_argument(
-        "--samples",
-        type=int,
-        default=16,
-        help="noise samples of the SmoothGrad family, steps of integrated gradients "
-        "and samples of SHAP (default: 16)",
-    )
-    p.add_argument(
-        "--min-auroc",
-        type=float,
-        default=0.95,
-        help="score explanations only of models reaching this test AUROC (default: 0.95)",
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of every random step (default: 0)")
-    p.add_argument(
-        "--workers", type=int, default=None, help="folding processes (default: all cores)"
-    )
-    p.set_defaults(run=_run_benchmark)
-
-
-def _run_benchmark(args: argparse.Namespace) -> int:
-    from mirnamap.benchmark import BenchmarkConfig, format_table, run_benchmark, write_results
+def _benchmark_config(args: argparse.Namespace):
+    from mirnamap.benchmark import BenchmarkConfig
+    from mirnamap.saliency import cost_params
 
     try:
         filters = tuple(int(v) for v in args.filters.split(","))
@@ -815,43 +258,32 @@ def _run_benchmark(args: argparse.Namespace) -> int:
             raise ValueError
     except ValueError:
         raise CommandError(f"--filters must be three integers, got {args.filters!r}") from None
-    samples = {
-        name: {"n_samples": args.samples}
-        for name in (
-            "smoothgrad",
-            "smoothgrad_guided_backprop",
-            "smoothgrad_squared",
-            "vargrad",
-            "shap",
-        )
-    }
-    samples["integrated_gradients"] = {"steps": args.samples}
-    try:
-        config = BenchmarkConfig(
-            tasks=tuple(t.strip() for t in args.tasks.split(",") if t.strip()),
-            backends=None
-            if args.backends is None
-            else tuple(b.strip() for b in args.backends.split(",") if b.strip()),
-            n_pairs=args.pairs,
-            epochs=args.epochs,
-            filters=filters,
-            dense_units=args.dense_units,
-            n_explain=args.explain,
-            n_sanity=args.sanity,
-            n_faithfulness=args.faithfulness,
-            min_auroc=args.min_auroc,
-            seed=args.seed,
-            workers=args.workers,
-            backend_params=samples,
-        ).check()
-        from mirnamap.saliency import list_backends
+    backends = _split_list(args.backends)
+    return BenchmarkConfig(
+        tasks=tuple(_split_list(args.tasks) or ()),
+        backends=None if backends is None else tuple(backends),
+        n_pairs=args.pairs,
+        epochs=args.epochs,
+        filters=filters,
+        dense_units=args.dense_units,
+        n_explain=args.explain,
+        n_sanity=args.sanity,
+        n_faithfulness=args.faithfulness,
+        min_auroc=args.min_auroc,
+        seed=args.seed,
+        workers=args.workers,
+        backend_params=cost_params(args.samples),
+    )
 
-        unknown = [b for b in (config.backends or ()) if b not in list_backends()]
-        if unknown:
-            raise ValueError(f"unknown backend(s) {unknown}; known: {', '.join(list_backends())}")
+
+def _run_benchmark(args: argparse.Namespace) -> int:
+    from mirnamap.benchmark import format_table, run_benchmark, write_results
+    from mirnamap.files import check_output_dir
+
+    with _library_call():
+        check_output_dir(args.output, "--output")
+        config = _benchmark_config(args).check()
         result = run_benchmark(config, log=lambda line: print(line, file=sys.stderr, flush=True))
-    except ValueError as error:
-        raise CommandError(str(error)) from None
     paths = write_results(result, args.output)
     print(format_table(result))
     print(f"wrote {len(paths)} files -> {args.output}")
@@ -865,21 +297,148 @@ def _run_benchmark(args: argparse.Namespace) -> int:
     return EXIT_ALL_FAILED if len(refused) == len(result.tasks) else 0
 
 
-# ----------------------------------------------------------------------------- main
+def _options(*specs: tuple) -> tuple[tuple, ...]:
+    """Each option as (flags, type, default, help); the options of every command last."""
+    common = (
+        ("--workers", "positive", None, "folding processes (default: all cores)"),
+        ("--verbose", "flag", None, "let TensorFlow's start-up messages through"),
+    )
+    return (*specs, *common)
 
-#: Subcommands in pipeline order; each adds its parser and sets ``run``.
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_fold,
-    _add_encode,
-    _add_train,
-    _add_predict,
-    _add_explain,
-    _add_benchmark,
-]
+
+_OUT = ("-o --output", "required", None, "file to write")
+_MODEL = ("--model", Path, None, "a .keras model (default: the bundled one)")
+_SETS = ("human", "whole", "modhsa_train", "hsapseudo_train")
+_IN = "FASTA file (or .gz), folds TSV from 'mirnamap fold', or .npz from 'mirnamap encode'"
+
+#: Subcommands in pipeline order: name -> (help, description, options, run). Every
+#: command lists each record that fails with its reason; unusable input exits with 2.
+# fmt: off
+COMMANDS: dict[str, tuple[str, str, tuple[tuple, ...], Callable[[argparse.Namespace], int]]] = {
+    "fold": (
+        "fold RNA sequences with ViennaRNA",
+        "Fold every record of a FASTA file to its MFE structure and write a TSV: id, "
+        "sequence, structure, mfe, status, reason (one row per record).",
+        _options(("input", Path, None, "FASTA file (or .gz)"), _OUT),
+        _run_fold,
+    ),
+    "encode": (
+        "draw folded hairpins as 25 x 100 images",
+        "Draw each hairpin as the 25 x 100 image of Cordero et al. and save images, ids and "
+        "the pixel-to-nucleotide layout as .npz (failed records in failed_ids/_reasons).",
+        _options(
+            ("input", Path, None, "FASTA file (or .gz) or folds TSV"), _OUT,
+            ("--png", Path, None, "also write one PNG per hairpin here (index.tsv: id -> file)"),
+            ("--png-scale", "positive", 4, "PNG enlargement (1 = exact pixels)"),
+        ),
+        _run_encode,
+    ),
+    "train": (
+        "train the DeepMir CNN on labelled hairpins",
+        "Train the DeepMir CNN (Adam, balanced class weights, early stopping on a stratified "
+        "validation share) on two FASTA files, a labelled image .npz or a bundled set (its "
+        "test split held out and scored). Writes the model, a metrics JSON and a curve PNG.",
+        _options(
+            ("--positive", "source", None, "FASTA of pre-miRNAs (with --negative)"),
+            ("--images", "source", None, "labelled image .npz (images, labels)"),
+            ("--dataset", "source", _SETS, "a bundled data set"),
+            ("--negative", Path, None, "FASTA of negatives (with --positive)"),
+            ("-o --output", "required", None, "model file to write (.keras)"),
+            ("--metrics", Path, None, "metrics JSON (default: NAME.metrics.json)"),
+            ("--curve", Path, None, "learning-curve PNG (default: NAME.learning_curve.png)"),
+            ("--epochs", "positive", 30, "most epochs"),
+            ("--patience", int, 5, "early-stopping patience in epochs; 0 = off"),
+            ("--validation-fraction", float, 0.1, "stratified share held out for validation"),
+            ("--reduce-lr", int, 0, "halve the learning rate after this many flat epochs"),
+            ("--batch-size", "positive", 128, "images per training step"),
+            ("--learning-rate", float, 1e-3, "Adam's learning rate"),
+            ("--class-weight", ("balanced", "none"), "balanced", "weigh classes by frequency"),
+            ("--seed", int, 0, "seed of split, weights and dropout"),
+        ),
+        _run_train,
+    ),
+    "predict": (
+        "predict pre-miRNAs with the CNN (the bundled model by default)",
+        "Predict P(pre-miRNA) for every record; writes a TSV with one row per input record: "
+        "id, probability, predicted, status, reason (and label, with metrics printed, for a "
+        "labelled .npz). Any .npz of images is read too.",
+        _options(
+            ("input", Path, None, _IN), _OUT, _MODEL,
+            ("--threshold", float, 0.5, "call a pre-miRNA at probability >= this"),
+            ("--batch-size", "positive", 256, "images per batch"),
+        ),
+        _run_predict,
+    ),
+    "explain": (
+        "saliency maps on the image, the sequence and the fold of each hairpin",
+        "Explain each hairpin's prediction with one or more saliency backends, projected onto "
+        "nucleotides: per record PNG pictures and VARNA/forna colours; for all records "
+        "saliency.tsv, summary.tsv, pictures.tsv (id -> folder) and failed.tsv.",
+        _options(
+            ("input", Path, None, _IN),
+            ("--method", str, "smoothgrad_guided_backprop", "backends, comma-separated; 'list'"),
+            ("--out", "required", None, "output folder"), _MODEL,
+            ("--target", tuple(TARGETS), "pre-mirna", "class whose logit is explained"),
+            ("--ids", str, None, "comma-separated record ids (default: all)"),
+            ("--svg", "flag", None, "also write every picture as SVG"),
+            ("--no-pictures", "flag", None, "write only the TSVs (fast, for thousands)"),
+            ("--batch-size", "positive", 64, "images per saliency pass"),
+            ("--seed", int, 0, "seed of the stochastic backends"),
+        ),
+        _run_explain,
+    ),
+    "benchmark": (
+        "score saliency backends on synthetic hairpins with known truth",
+        "Train a classifier per synthetic task whose deciding nucleotides are known and score "
+        "every backend's maps against the truth, with the sanity check and deletion curves. "
+        "The defaults are small; experiments/benchmark_saliency.py runs the full one.",
+        _options(
+            ("-o --output", "required", None, "folder to write"),
+            ("--tasks", str, "motif", "comma-separated: motif, structure, interaction, additive"),
+            ("--backends", str, None, "comma-separated backend names (default: every one)"),
+            ("--pairs", "positive", 500, "twin pairs per task"),
+            ("--epochs", "positive", 15, "most training epochs"),
+            ("--filters", str, "16,24,32", "filters of the 3 conv modules (published: 48,60,72)"),
+            ("--dense-units", "positive", 64, "hidden dense units (published: 256)"),
+            ("--explain", "positive", 30, "test hairpins explained"),
+            ("--sanity", int, 4, "hairpins in the sanity check (0 skips)"),
+            ("--faithfulness", int, 8, "hairpins in the deletion test (0 skips)"),
+            ("--samples", "positive", 16, "cost of every backend that has one (samples, steps)"),
+            ("--min-auroc", float, 0.95, "explain only models reaching this test AUROC"),
+            ("--seed", int, 0, "seed of every random step"),
+        ),
+        _run_benchmark,
+    ),
+}
+# fmt: on
+
+
+def _add_option(p: argparse.ArgumentParser, group, flags: str, kind, default, what: str) -> None:
+    """One option of a :data:`COMMANDS` spec (see the types handled here)."""
+    names = flags.split()
+    if kind == "flag":
+        p.add_argument(*names, action="store_true", help=what)
+    elif kind == "source":  # one of the required, mutually exclusive sources
+        choices = {"choices": default} if isinstance(default, tuple) else {"type": Path}
+        group.add_argument(*names, help=what, **choices)
+    elif kind == "required":
+        p.add_argument(
+            *names, type=Path, required=True, metavar=names[-1].strip("-").upper(), help=what
+        )
+    elif names[0][0] != "-":
+        p.add_argument(*names, type=kind, help=what)
+    else:
+        typed = (
+            {"choices": kind}
+            if isinstance(kind, tuple)
+            else {"type": _positive_int if kind == "positive" else kind}
+        )
+        shown = "" if default is None or "default" in what else f" (default: {default})"
+        p.add_argument(*names, default=default, help=what + shown, **typed)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+    """The argument parser with every subcommand of :data:`COMMANDS`."""
     from mirnamap import __version__
 
     parser = argparse.ArgumentParser(
@@ -888,16 +447,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mirnamap {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for add in COMMANDS:
-        add(sub)
-    for name, command in sub.choices.items():
-        command.set_defaults(command=name)
+    for name, (summary, description, options, run) in COMMANDS.items():
+        p = sub.add_parser(name, help=summary, description=description)
+        group = None
+        if any(kind == "source" for _, kind, _, _ in options):
+            group = p.add_mutually_exclusive_group(required=True)
+        for option in options:
+            _add_option(p, group, *option)
+        p.set_defaults(run=run, command=name)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if args.command not in ("fold", "encode"):
+        _quiet_tensorflow(args.verbose)
     try:
         return int(args.run(args))
     except CommandError as error:

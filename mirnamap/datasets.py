@@ -29,7 +29,9 @@ __all__ = [
     "load_deepmir",
     "load_deepmirgene",
     "load_fasta",
+    "load_images",
     "load_labelled_fasta",
+    "read_text",
 ]
 
 DEEPMIRGENE_SETS = ("human", "whole", "new")
@@ -81,14 +83,14 @@ class ImageSet(NamedTuple):
     ----------
     images : np.ndarray
         ``uint8 (N, 25, 100, 3)``.
-    labels : np.ndarray
-        ``int8 (N,)``: 1 = pre-miRNA, 0 = negative.
+    labels : np.ndarray or None
+        ``int8 (N,)``: 1 = pre-miRNA, 0 = negative; None for unlabelled images.
     names : tuple of str
         N record names.
     """
 
     images: Images
-    labels: np.ndarray
+    labels: np.ndarray | None
     names: tuple[str, ...]
 
     def __len__(self) -> int:  # the number of images, not of fields
@@ -107,8 +109,44 @@ def data_dir() -> Path:
     return path
 
 
+def read_text(path: str | os.PathLike[str]) -> str:
+    """The text of a UTF-8 file, gzip-compressed or not, or a clear error naming it.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If ``path`` is a folder, the file is empty (or only white space), is not valid
+        UTF-8 (the byte offset is named) or is a damaged gzip file.
+    """
+    import gzip
+    import zlib
+
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as error:
+            raise ValueError(f"{path}: a damaged gzip file ({error})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})"
+        ) from None
+    if not text.strip():
+        raise ValueError(f"{path}: empty file")
+    return text.removeprefix("\ufeff")
+
+
 def load_fasta(path: str | os.PathLike[str], label: int | None = None) -> Records:
-    """Read a FASTA file with Biopython.
+    """Read a FASTA file (plain or gzip-compressed, ``.fa.gz``) with Biopython.
 
     Parameters
     ----------
@@ -124,20 +162,19 @@ def load_fasta(path: str | os.PathLike[str], label: int | None = None) -> Record
 
     Raises
     ------
+    FileNotFoundError
+        If there is no such file.
     ValueError
-        If the file holds no FASTA record (empty, or not FASTA).
+        If the file is empty, not UTF-8, not FASTA or holds no record (the file is named).
     """
+    import io
+
     from Bio import SeqIO
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        first = handle.read(1)
-        handle.seek(0)
-        if first != ">":
-            raise ValueError(f"{path}: not a FASTA file (it must start with '>')")
-        entries = [(rec.id, str(rec.seq)) for rec in SeqIO.parse(handle, "fasta")]
+    text = read_text(path)
+    if text.lstrip()[:1] != ">":
+        raise ValueError(f"{path}: not a FASTA file (it must start with '>')")
+    entries = [(rec.id, str(rec.seq)) for rec in SeqIO.parse(io.StringIO(text), "fasta")]
     if not entries:
         raise ValueError(f"{path}: no FASTA records")
     ids = tuple(i for i, _ in entries)
@@ -240,6 +277,63 @@ def load_deepmirgene(name: Literal["human", "whole", "new"]) -> Records:
     return Records(ids, sequences, labels, splits, label_conflicts(sequences, labels))
 
 
+def load_images(path: str | os.PathLike[str], *, labelled: bool = False) -> ImageSet:
+    """Read an image archive: an ``.npz`` with ``images`` and optionally ``labels``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        An ``.npz`` holding ``images`` ``uint8 (N, 25, 100, 3)``, and optionally
+        ``labels`` ``(N,)`` and ``names`` or ``ids`` ``(N,)``.
+    labelled : bool, optional
+        Require ``labels``. Default is False: unlabelled images (the normal case for a
+        new data set) come back with ``labels=None``.
+
+    Returns
+    -------
+    ImageSet
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is no readable archive (damaged, truncated) or its arrays do not fit
+        (the file and the array are named).
+    """
+    import zipfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            files = set(data.files)
+            if "images" not in files or (labelled and "labels" not in files):
+                wanted = "'images' and 'labels'" if labelled else "'images'"
+                raise ValueError(f"{path}: needs arrays {wanted}, has {sorted(files)}")
+            images = data["images"]
+            labels = data["labels"] if "labels" in files else None
+            key = "names" if "names" in files else "ids" if "ids" in files else None
+            names = tuple(str(n) for n in data[key]) if key else None
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path}: not a readable .npz archive ({error})") from None
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (25, 100, 3):
+        raise ValueError(
+            f"{path}: images must be uint8 (N, 25, 100, 3), got {images.dtype} {images.shape}"
+        )
+    n = images.shape[0]
+    if labels is not None:
+        if labels.shape != (n,):
+            raise ValueError(f"{path}: {n} images but labels of shape {labels.shape}")
+        if not np.isin(labels, (0, 1)).all():
+            raise ValueError(f"{path}: labels must be 0 or 1")
+        labels = labels.astype(np.int8)
+    if names is not None and len(names) != n:
+        raise ValueError(f"{path}: {n} images but {len(names)} names")
+    return ImageSet(images, labels, names or tuple(map(str, range(n))))
+
+
 def load_deepmir(name: str) -> ImageSet:
     """Load one of the DeepMir image sets drawn by the original encoder.
 
@@ -263,16 +357,4 @@ def load_deepmir(name: str) -> ImageSet:
         raise ValueError(
             f"unknown DeepMir set or file {name!r}; known sets: {', '.join(DEEPMIR_SETS)}"
         )
-    with np.load(path, allow_pickle=False) as data:
-        if "images" not in data or "labels" not in data:
-            raise ValueError(f"{path}: needs arrays 'images' and 'labels', has {list(data.files)}")
-        images, labels = data["images"], data["labels"]
-        key = "names" if "names" in data else "ids" if "ids" in data else None
-        names = tuple(str(n) for n in data[key]) if key else tuple(map(str, range(len(labels))))
-    if images.dtype != np.uint8 or images.shape[1:] != (25, 100, 3):
-        raise ValueError(
-            f"{path}: images must be uint8 (N, 25, 100, 3), got {images.dtype} {images.shape}"
-        )
-    if labels.shape != (images.shape[0],):
-        raise ValueError(f"{path}: {images.shape[0]} images but labels of shape {labels.shape}")
-    return ImageSet(images, labels.astype(np.int8), names)
+    return load_images(path, labelled=True)

@@ -28,8 +28,6 @@ says how the column pairs, and unpaired nucleotides get longer bars.
 from __future__ import annotations
 
 import os
-import re
-import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -37,6 +35,8 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from mirnamap._typing import Images, Layout
+from mirnamap.files import unique_names
+from mirnamap.structure import StructureError, as_string_list, check_record, terminal_loop
 
 if TYPE_CHECKING:
     from mirnamap.fold import Fold
@@ -56,7 +56,6 @@ __all__ = [
     "load_encoding",
     "save_encoding",
     "save_pngs",
-    "terminal_loop",
 ]
 
 #: Image height in pixels: rows 0-12 are the top strand, rows 13-24 the bottom strand.
@@ -70,27 +69,26 @@ BACKGROUND = -1
 #: Layout value of a black pixel painted for a gap in the alignment (no nucleotide).
 GAP = -2
 
-#: RGB colour of each symbol; a gap or any other symbol is black.
+#: RGB colour of each nucleotide; a gap bar is black.
 COLORS: dict[str, tuple[int, int, int]] = {
     "A": (255, 255, 0),
     "C": (0, 0, 255),
     "G": (255, 0, 0),
     "U": (0, 255, 0),
 }
-_COLOR_INDEX = {symbol: i for i, symbol in enumerate(COLORS)}
 _BLACK = len(COLORS)
 _WHITE = _BLACK + 1
-# Colour index -> RGB: A, C, G, U, black (gap or other symbol), white (background).
+# Symbol ("-" for a gap) -> colour index into the palette.
+_COLOR_INDEX = {**{symbol: i for i, symbol in enumerate(COLORS)}, "-": _BLACK}
+# Colour index -> RGB: A, C, G, U, black (gap), white (background).
 _PALETTE_WHITE = np.array([*COLORS.values(), (0, 0, 0), (255, 255, 255)], dtype=np.uint8)
 
 # Base bar length P of a column from its two symbols (top, bottom), before extra length.
 _PAIR_LENGTH = {"GC": 1, "CG": 1, "AU": 2, "UA": 2, "GU": 3, "UG": 3}
-_HAIRPIN_LOOP = re.compile(r"\(\.+\)")
-_STRUCTURE_CHARS = frozenset("().")
 
 
-class EncodeError(ValueError):
-    """A record that cannot be drawn (bad input or no hairpin loop)."""
+class EncodeError(StructureError):
+    """A record that cannot be drawn (bad input or no hairpin loop); a ValueError."""
 
 
 class Failure(NamedTuple):
@@ -160,64 +158,6 @@ class Encoding(NamedTuple):
         return int(self.images.shape[0])
 
 
-def terminal_loop(structure: str) -> tuple[int, int]:
-    """Find the terminal loop: the hairpin loop closest to the middle of the sequence.
-
-    Parameters
-    ----------
-    structure : str
-        Dot-bracket structure of length L.
-
-    Returns
-    -------
-    (s, e) : tuple of int
-        Indices of the loop's closing ``(`` and ``)``. Distance to the middle
-        ``mid = L // 2`` is ``min(|mid - s|, |mid - (e + 1)|)``; ties go to the leftmost.
-
-    Raises
-    ------
-    EncodeError
-        If the structure has no hairpin loop (``(`` then one or more ``.`` then ``)``).
-
-    >>> terminal_loop("((..))..((...))")  # both 2 from mid = 7: the leftmost
-    (1, 4)
-    """
-    mid = len(structure) // 2
-    best: tuple[int, int, int] | None = None
-    for match in _HAIRPIN_LOOP.finditer(structure):
-        s, e = match.start(), match.end() - 1
-        distance = min(abs(mid - s), abs(mid - (e + 1)))
-        if best is None or distance < best[0]:
-            best = (distance, s, e)
-    if best is None:
-        raise EncodeError("structure has no hairpin loop ('(' then '.'s then ')'): no image")
-    return best[1], best[2]
-
-
-def _normalise(sequence: str, structure: str) -> tuple[str, str]:
-    """Upper-case, T -> U, and check that sequence and structure fit together."""
-    if not isinstance(sequence, str) or not isinstance(structure, str):
-        raise EncodeError(
-            f"sequence and structure must be str, got {type(sequence).__name__} "
-            f"and {type(structure).__name__}"
-        )
-    sequence = sequence.strip().upper().replace("T", "U")
-    structure = structure.strip()
-    if not sequence:
-        raise EncodeError("empty sequence")
-    if len(sequence) != len(structure):
-        raise EncodeError(
-            f"sequence has {len(sequence)} nt but structure has {len(structure)} characters"
-        )
-    bad = sorted(set(structure) - _STRUCTURE_CHARS)
-    if bad:
-        raise EncodeError(f"structure has characters other than '(', ')', '.': {bad}")
-    if not sequence.isalpha():
-        bad = sorted({c for c in sequence if not c.isalpha()})
-        raise EncodeError(f"sequence has non-letter characters: {bad}")
-    return sequence, structure
-
-
 def _extra_lengths(unpaired: list[bool]) -> list[int]:
     """Extra bar length of the columns of one half, in image order.
 
@@ -247,20 +187,10 @@ def _extra_lengths(unpaired: list[bool]) -> list[int]:
     return extra
 
 
-def _base_length(top: str | None, bottom: str | None) -> int:
-    """Base bar length P of a column from its top and bottom symbols (None for a gap)."""
-    if bottom is not None and bottom not in _COLOR_INDEX:
-        return 4
-    if top is None or bottom is None:
-        return 1
-    return _PAIR_LENGTH.get(top + bottom, 4)
-
-
-# P for every pair of symbols an ACGU record can have ("-" is a gap); others are computed.
+# Base bar length P of a column from its (top, bottom) symbols, "-" for a gap: 1 against
+# a gap, else 1 for G-C, 2 for A-U, 3 for G-U and 4 for any other pair of nucleotides.
 _BASE_LENGTH = {
-    (t, b): _base_length(None if t == "-" else t, None if b == "-" else b)
-    for t in "ACGU-"
-    for b in "ACGU-"
+    (t, b): 1 if "-" in (t, b) else _PAIR_LENGTH.get(t + b, 4) for t in "ACGU-" for b in "ACGU-"
 }
 
 
@@ -302,17 +232,14 @@ def _columns(sequence: str, structure: str) -> tuple[list[int], ...]:
     bottom_chars = ["-" if p == GAP else sequence[p] for p in bottoms]
     top_extra = _extra_lengths([p != GAP and unpaired[p] for p in tops])
     bottom_extra = _extra_lengths([p != GAP and unpaired[p] for p in bottoms])
-    base = [
-        _BASE_LENGTH.get(pair) or _base_length(*(None if c == "-" else c for c in pair))
-        for pair in zip(top_chars, bottom_chars, strict=True)
-    ]
+    base = [_BASE_LENGTH[pair] for pair in zip(top_chars, bottom_chars, strict=True)]
     return (
         tops,
         bottoms,
         [b + x for b, x in zip(base, top_extra, strict=True)],
         [b + x for b, x in zip(base, bottom_extra, strict=True)],
-        [_COLOR_INDEX.get(c, _BLACK) for c in top_chars],
-        [_COLOR_INDEX.get(c, _BLACK) for c in bottom_chars],
+        [_COLOR_INDEX[c] for c in top_chars],
+        [_COLOR_INDEX[c] for c in bottom_chars],
     )
 
 
@@ -338,6 +265,19 @@ def _paint(tables: Sequence[tuple[list[int], ...]]) -> tuple[Images, Layout, np.
     return images, layout, columns
 
 
+def _table(sequence: str, structure: str) -> tuple[str, str, tuple[list[int], ...]]:
+    """Check one record and align it: the clean sequence, structure and column table.
+
+    Raises :class:`EncodeError` if the record breaks :func:`mirnamap.structure.check_record`
+    or has no hairpin loop.
+    """
+    try:
+        sequence, structure = check_record(sequence, structure)
+        return sequence, structure, _columns(sequence, structure)
+    except StructureError as error:
+        raise EncodeError(str(error)) from None
+
+
 def encode_one(sequence: str, structure: str) -> tuple[Images, Layout]:
     """Draw one hairpin; raise :class:`EncodeError` if it cannot be drawn.
 
@@ -354,9 +294,15 @@ def encode_one(sequence: str, structure: str) -> tuple[Images, Layout]:
         ``uint8 (25, 100, 3)``.
     layout : np.ndarray
         ``int16 (25, 100)``, as in :class:`Encoding`.
+
+    Raises
+    ------
+    EncodeError
+        If the record breaks :func:`mirnamap.structure.check_record` (e.g. a letter other
+        than A, C, G, U or T, or unbalanced brackets) or has no hairpin loop.
     """
-    sequence, structure = _normalise(sequence, structure)
-    images, layout, _ = _paint([_columns(sequence, structure)])
+    _, _, table = _table(sequence, structure)
+    images, layout, _ = _paint([table])
     return images[0], layout[0]
 
 
@@ -369,11 +315,14 @@ def encode(
 ) -> Encoding:
     """Draw many folded hairpins as Cordero images, with their pixel layout.
 
+    A record is drawn if :func:`mirnamap.structure.check_record` accepts it (only A, C, G,
+    U or T; balanced brackets; sequence and structure of the same length) and its
+    structure has a hairpin loop; every other record is listed in ``failures``.
+
     Parameters
     ----------
     sequences : iterable of str
-        N RNA (or DNA) sequences; upper-cased and T -> U. Letters other than A, C, G, U
-        are drawn black, as the original encoder did.
+        N RNA (or DNA) sequences; upper-cased and T -> U.
     structures : iterable of str
         N dot-bracket structures, one per sequence (same lengths).
     ids : iterable of str, optional
@@ -385,17 +334,31 @@ def encode(
     Returns
     -------
     Encoding
-        Images, layout and bookkeeping for the records that could be drawn, and the
-        reason for every one that could not (a warning says how many).
+        Images, layout and bookkeeping for the records that could be drawn, and in
+        ``failures`` the reason for every one that could not.
 
+    Raises
+    ------
+    TypeError
+        If ``sequences``, ``structures`` or ``ids`` is a single str.
+    ValueError
+        If their lengths differ.
+
+    Examples
+    --------
     >>> enc = encode(["GGGAAACCC", "GGGCCC"], ["(((...)))", "((()))"], ids=["ok", "stem"])
-    ...                                                   # doctest: +SKIP
+    >>> enc.ids, [(f.id, f.reason) for f in enc.failures]
+    (('ok',), [('stem', "structure has no hairpin loop ('(' then '.'s then ')'): no image")])
     """
-    sequences = list(sequences)
-    structures = list(structures)
+    sequences = as_string_list(sequences, "sequences")
+    structures = as_string_list(structures, "structures")
     if len(sequences) != len(structures):
         raise ValueError(f"got {len(sequences)} sequences but {len(structures)} structures")
-    id_list = [str(i) for i in range(len(sequences))] if ids is None else [str(i) for i in ids]
+    id_list = (
+        [str(i) for i in range(len(sequences))]
+        if ids is None
+        else [str(i) for i in as_string_list(ids, "ids")]
+    )
     if len(id_list) != len(sequences):
         raise ValueError(f"got {len(sequences)} sequences but {len(id_list)} ids")
     return _encode_records(id_list, sequences, structures, [None] * len(id_list), strict)
@@ -417,13 +380,13 @@ def _encode_records(
         try:
             if reasons[index] is not None or structure is None:
                 raise EncodeError(reasons[index] or "no structure")
-            sequence, structure = _normalise(sequence, structure)
-            tables.append(_columns(sequence, structure))
+            sequence, structure, table = _table(sequence, structure)
         except EncodeError as error:
             if strict:
                 raise EncodeError(f"record {id_list[index]!r} (#{index}): {error}") from None
             failures.append(Failure(index, id_list[index], str(error)))
             continue
+        tables.append(table)
         kept.append(index)
         clean.append((sequence, structure))
     return _assemble(tables, kept, clean, id_list, failures)
@@ -437,13 +400,6 @@ def _assemble(
     failures: list[Failure],
 ) -> Encoding:
     """Paint the tables and bundle everything into an :class:`Encoding`."""
-    if failures:
-        shown = "; ".join(f"{f.id}: {f.reason}" for f in failures[:3])
-        more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
-        warnings.warn(
-            f"{len(failures)} of {len(id_list)} records could not be encoded: {shown}{more}",
-            stacklevel=4,
-        )
     images, layout, columns = _paint(tables)
     n_columns = np.array([len(t[0]) for t in tables], dtype=np.int16)
     lengths = np.array([len(s) for s, _ in clean], dtype=np.int64)
@@ -548,12 +504,16 @@ def save_pngs(
 ) -> list[Path]:
     """Write one PNG per image, named after its id, enlarged ``scale`` times (nearest).
 
+    File names are unique and bounded (:func:`mirnamap.files.unique_names`: unsafe
+    characters become ``_``, clashes get ``~2``, ``~3``, ...), and ``index.tsv`` in the
+    folder maps every id to its file, so no image is lost to a name collision.
+
     Parameters
     ----------
     images : np.ndarray
         ``uint8 (N, 25, 100, 3)``.
     ids : sequence of str
-        N names; characters unsafe in file names become ``_``.
+        N names (duplicates allowed).
     folder : str or PathLike
         Created if missing.
     scale : int, optional
@@ -562,8 +522,10 @@ def save_pngs(
     Returns
     -------
     list of Path
-        The files written.
+        The N files written, in order.
     """
+    import csv
+
     from PIL import Image
 
     if scale < 1:
@@ -571,9 +533,13 @@ def save_pngs(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for image, name in zip(images, ids, strict=True):
+    for image, name in zip(images, unique_names(ids), strict=True):
         big = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
-        path = folder / f"{re.sub(r'[^A-Za-z0-9._-]', '_', name)}.png"
+        path = folder / f"{name}.png"
         Image.fromarray(big, mode="RGB").save(path)
         paths.append(path)
+    with open(folder / "index.tsv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["id", "file"])
+        writer.writerows((i, p.name) for i, p in zip(ids, paths, strict=True))
     return paths

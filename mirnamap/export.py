@@ -30,16 +30,17 @@ from typing import IO, TYPE_CHECKING, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from mirnamap.colours import DIVERGING, symmetric_limit
+from mirnamap.structure import REGIONS
+
 if TYPE_CHECKING:
     from mirnamap.project import Projection
 
 __all__ = [
-    "DIVERGING",
     "MISSING",
     "ScoreTable",
     "forna_colours",
     "read_tsv",
-    "symmetric_limit",
     "varna_arguments",
     "varna_colormap",
     "write_summary",
@@ -48,8 +49,6 @@ __all__ = [
 
 #: How a nucleotide without a score is written in the TSV.
 MISSING = "NA"
-#: The diverging colour map used for signed scores (negative blue, positive red).
-DIVERGING = "RdBu_r"
 _FIXED_COLUMNS = ("id", "position", "nucleotide", "structure")
 
 
@@ -191,17 +190,6 @@ def read_tsv(path: str | os.PathLike[str]) -> ScoreTable:
     )
 
 
-def symmetric_limit(values: npt.ArrayLike) -> float:
-    """The largest finite ``|value|``, or 1.0 if there is none or it is 0.
-
-    Signed scores are drawn on ``[-limit, limit]`` so that 0 is the neutral colour.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    finite = np.abs(values[np.isfinite(values)])
-    limit = float(finite.max()) if finite.size else 0.0
-    return limit if limit > 0 else 1.0
-
-
 def varna_colormap(scores: npt.ArrayLike, *, missing: float = -1.0) -> str:
     """VARNA's ``-colorMap`` value: one number per nucleotide, separated by ``;``.
 
@@ -284,7 +272,7 @@ def forna_colours(
     limit : float, optional
         Colour range ``[-limit, limit]``. Default is the largest ``|score|``.
     cmap : str, optional
-        Matplotlib colour map. Default is :data:`DIVERGING`.
+        Matplotlib colour map. Default is :data:`mirnamap.colours.DIVERGING`.
     """
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
@@ -312,7 +300,7 @@ def write_summary(
 
     Columns: ``id``, ``length``, ``p_pre_mirna``, ``nt_without_pixel`` (nucleotides that
     paint no pixel), then for each backend ``M`` the shares of the whole |map| on the
-    nucleotides of each region of :data:`mirnamap.project.REGIONS` (``M:<region>``), on
+    nucleotides of each region of :data:`mirnamap.structure.REGIONS` (``M:<region>``), on
     the white background (``M:background``) and on the gap bars (``M:gap``); they sum to
     1. The shares of an all-zero map are written ``NA``.
 
@@ -339,7 +327,7 @@ def write_summary(
     >>> dict(zip(header.split("\\t"), row.split("\\t")))["m:terminal loop"]
     '0.793103'
     """
-    from mirnamap.project import REGIONS, summarise_regions
+    from mirnamap.project import region_shares
 
     ids = list(ids)
     probabilities = np.asarray(probabilities, dtype=np.float64).reshape(-1)
@@ -353,9 +341,7 @@ def write_summary(
     for name, projection in magnitudes.items():
         if len(projection) != len(ids):
             raise ValueError(f"{name}: {len(projection)} projections for {len(ids)} records")
-        summary = summarise_regions(projection, structures, ids=ids)
-        shares = summary.sums / np.where(summary.total == 0, np.nan, summary.total)[:, None]
-        values = np.column_stack([shares, projection.background_share, projection.gap_share])
+        values = region_shares(projection, structures, ids=ids)
         header += [f"{name}:{region}" for region in (*REGIONS, "background", "gap")]
         columns.append(values)
     table = np.column_stack(columns) if columns else np.zeros((len(ids), 0))

@@ -22,9 +22,15 @@ from typing import NamedTuple
 
 from tqdm.auto import tqdm
 
-__all__ = ["Fold", "available_cores", "fold", "load_folds", "normalise_sequence", "save_folds"]
+from mirnamap.structure import (
+    StructureError,
+    as_string_list,
+    check_record,
+    normalise_sequence,
+)
 
-_VALID = frozenset("ACGU")
+__all__ = ["Fold", "available_cores", "fold", "load_folds", "save_folds"]
+
 # Below this many sequences, starting worker processes costs more than it saves.
 _MIN_PARALLEL = 64
 
@@ -56,41 +62,6 @@ class Fold(NamedTuple):
     def ok(self) -> bool:
         """True if the record was folded."""
         return self.error is None
-
-
-def normalise_sequence(sequence: str) -> str:
-    """Upper-case a sequence, turn T into U, and check it is non-empty ACGU.
-
-    Parameters
-    ----------
-    sequence : str
-        An RNA or DNA sequence.
-
-    Returns
-    -------
-    str
-        The normalised sequence.
-
-    Raises
-    ------
-    ValueError
-        If the sequence is empty or holds anything but A, C, G, U or T (any case).
-
-    >>> normalise_sequence("acgt")
-    'ACGU'
-    """
-    if not isinstance(sequence, str):
-        raise ValueError(f"sequence must be str, got {type(sequence).__name__}")
-    clean = sequence.strip().upper().replace("T", "U")
-    if not clean:
-        raise ValueError("empty sequence")
-    for position, char in enumerate(clean):
-        if char not in _VALID:
-            raise ValueError(
-                f"invalid character {char!r} at position {position + 1} "
-                "(only A, C, G, U or T allowed)"
-            )
-    return clean
 
 
 def available_cores() -> int:
@@ -159,11 +130,23 @@ def fold(
     Returns
     -------
     list of Fold
-        N results in input order; a record that could not be folded (empty, or letters
-        other than ACGU/T) has ``structure=None`` and the reason in ``error``.
+        N results in input order; a record that could not be folded (rejected by
+        :func:`mirnamap.structure.normalise_sequence`: empty, or letters other than
+        ACGU/T) has ``structure=None`` and the reason in ``error``.
+
+    Raises
+    ------
+    TypeError
+        If ``sequences`` or ``ids`` is a single str instead of an iterable of them.
+    ValueError
+        If ``ids`` and ``sequences`` differ in length, or ``workers < 1``.
     """
-    sequences = list(sequences)
-    id_list = [str(i) for i in range(len(sequences))] if ids is None else [str(i) for i in ids]
+    sequences = as_string_list(sequences, "sequences")
+    id_list = (
+        [str(i) for i in range(len(sequences))]
+        if ids is None
+        else [str(i) for i in as_string_list(ids, "ids")]
+    )
     if len(id_list) != len(sequences):
         raise ValueError(f"got {len(sequences)} sequences but {len(id_list)} ids")
     if workers is not None and workers < 1:
@@ -232,8 +215,21 @@ def _clean_field(value: str) -> str:
 def load_folds(path: str | os.PathLike[str]) -> list[Fold]:
     """Read a TSV written by :func:`save_folds` (or any TSV with id, sequence, structure).
 
-    Rows without a structure, or whose ``status`` is not ``ok``, come back as failed
-    records with their reason.
+    Every row comes back. Rows without a structure, or whose ``status`` is not ``ok``,
+    come back as failed records with their reason; so does a row that
+    :func:`mirnamap.structure.check_record` rejects (e.g. an ``N`` in the sequence or
+    unbalanced brackets), its ``error`` naming the file line and what is wrong. Valid
+    rows are normalised (upper-case, T -> U).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The TSV file.
+
+    Returns
+    -------
+    list of Fold
+        One per data row, in file order.
 
     Raises
     ------
@@ -253,9 +249,16 @@ def load_folds(path: str | os.PathLike[str]) -> list[Fold]:
             status = (row.get("status") or "ok").strip()
             reason = (row.get("reason") or "").strip()
             mfe = float(row["mfe"]) if (row.get("mfe") or "").strip() else math.nan
+            sequence = row["sequence"] or ""
             if status != "ok" or not structure:
                 error = reason or f"no structure in {path} line {line}"
-                folds.append(Fold(row["id"], row["sequence"], None, math.nan, error))
-            else:
-                folds.append(Fold(row["id"], row["sequence"], structure, mfe))
+                folds.append(Fold(row["id"], sequence, None, math.nan, error))
+                continue
+            try:
+                sequence, structure = check_record(sequence, structure)
+            except StructureError as error:
+                failed = Fold(row["id"], sequence, None, math.nan, f"{path} line {line}: {error}")
+                folds.append(failed)
+                continue
+            folds.append(Fold(row["id"], sequence, structure, mfe))
     return folds

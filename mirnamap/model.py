@@ -32,6 +32,7 @@ __all__ = [
     "load_default_model",
     "load_model",
     "predict_proba",
+    "resolve_model",
     "save_model",
 ]
 
@@ -272,6 +273,32 @@ def load_default_model() -> keras.Model:
     return load_model(DEFAULT_MODEL)
 
 
+def resolve_model(model: keras.Model | str | os.PathLike[str] | None = None) -> keras.Model:
+    """The one way a model is chosen: the bundled one, a ``.keras`` file, or a model.
+
+    Parameters
+    ----------
+    model : keras.Model, str, PathLike or None, optional
+        A model (checked, used as is, never modified), a ``.keras`` file
+        (:func:`load_model`), or None for the bundled model (:func:`load_default_model`).
+        Default is None.
+
+    Returns
+    -------
+    keras.Model
+
+    Raises
+    ------
+    FileNotFoundError, ValueError, TypeError
+        As :func:`load_model` and :func:`check_model`, naming the file or the model.
+    """
+    if model is None:
+        return load_default_model()
+    if isinstance(model, (str, os.PathLike)):
+        return load_model(model)
+    return check_model(model)
+
+
 def check_images(images: Images, what: str = "images") -> np.ndarray:
     """Check that ``images`` is a batch ``(N, 25, 100, 3)`` of values 0..255.
 
@@ -287,6 +314,14 @@ def check_images(images: Images, what: str = "images") -> np.ndarray:
     -------
     np.ndarray
         ``images`` as an array (not copied when already one).
+
+    Raises
+    ------
+    ValueError
+        If the shape is wrong, or a float image holds NaN or an infinity (the index of
+        the first such image is named).
+    TypeError
+        If the dtype is neither ``uint8`` nor a float.
     """
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1:] != INPUT_SHAPE:
@@ -295,6 +330,11 @@ def check_images(images: Images, what: str = "images") -> np.ndarray:
         )
     if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
         raise TypeError(f"{what} must be uint8 (or float in 0..255), got {images.dtype}")
+    if images.dtype != np.uint8:
+        finite = np.isfinite(images.reshape(images.shape[0], -1)).all(axis=1)
+        if not finite.all():
+            first = int(np.flatnonzero(~finite)[0])
+            raise ValueError(f"{what}: image {first} is not finite (holds NaN or infinity)")
     return images
 
 
@@ -314,6 +354,12 @@ def predict_proba(model: keras.Model, images: Images, *, batch_size: int = 256) 
     -------
     np.ndarray
         ``float32 (N,)``: the softmax probability of class 1.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not a batch of finite images (see :func:`check_images`), or
+        ``batch_size < 1``.
     """
     images = check_images(images)
     if batch_size < 1:

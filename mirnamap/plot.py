@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from mirnamap.export import DIVERGING, symmetric_limit
+from mirnamap.colours import DIVERGING, symmetric_limit
+from mirnamap.structure import pair_table
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -141,7 +142,7 @@ def plot_hairpin(
     limit : float, optional
         Colour range ``[-limit, limit]``. Default is the map's largest ``|value|``.
     cmap : str, optional
-        Diverging colour map. Default is :data:`mirnamap.export.DIVERGING`.
+        Diverging colour map. Default is :data:`mirnamap.colours.DIVERGING`.
 
     Returns
     -------
@@ -195,7 +196,7 @@ def plot_sequence_track(
         Divide each row by its largest ``|score|`` so that backends with different scales
         can be read side by side (the colour bar then runs from -1 to 1). Default is True.
     cmap : str, optional
-        Diverging colour map. Default is :data:`mirnamap.export.DIVERGING`.
+        Diverging colour map. Default is :data:`mirnamap.colours.DIVERGING`.
 
     Returns
     -------
@@ -313,7 +314,7 @@ def plot_structure(
     limit : float, optional
         Colour range ``[-limit, limit]``. Default is the largest ``|score|``.
     cmap : str, optional
-        Diverging colour map. Default is :data:`mirnamap.export.DIVERGING`.
+        Diverging colour map. Default is :data:`mirnamap.colours.DIVERGING`.
 
     Returns
     -------
@@ -324,8 +325,6 @@ def plot_structure(
     from matplotlib.figure import Figure
     from matplotlib.patches import Circle
 
-    from mirnamap.project import pair_table
-
     n = len(sequence)
     scores = np.asarray(scores, dtype=np.float64)
     if len(structure) != n or scores.shape != (n,):
@@ -333,6 +332,9 @@ def plot_structure(
             f"sequence ({n}), structure ({len(structure)}) and scores {scores.shape} must "
             "have the same length"
         )
+    # Check the brackets here, so that a malformed structure fails with a clear message
+    # instead of whatever ViennaRNA's layout makes of it.
+    partner = pair_table(structure)
     xy = _coordinates(structure, layout)
     limit = symmetric_limit(scores) if limit is None else float(limit)
     step = np.median(np.linalg.norm(np.diff(xy, axis=0), axis=1)) if n > 1 else 1.0
@@ -345,7 +347,6 @@ def plot_structure(
     )
     ax = fig.add_subplot()
     ax.add_collection(LineCollection([xy], colors="0.55", linewidths=1.0, zorder=1))
-    partner = pair_table(structure)
     pairs = [(xy[i], xy[j]) for i, j in enumerate(partner) if j > i]
     if pairs:
         ax.add_collection(LineCollection(pairs, colors="0.3", linewidths=1.6, zorder=1))
@@ -425,7 +426,7 @@ def plot_backends(
     record_id, probability : optional
         For the title.
     cmap : str, optional
-        Diverging colour map. Default is :data:`mirnamap.export.DIVERGING`.
+        Diverging colour map. Default is :data:`mirnamap.colours.DIVERGING`.
 
     Returns
     -------
@@ -478,7 +479,7 @@ def plot_average_maps(
     method : str, optional
         For the title.
     cmap : str, optional
-        Diverging colour map. Default is :data:`mirnamap.export.DIVERGING`.
+        Diverging colour map. Default is :data:`mirnamap.colours.DIVERGING`.
 
     Returns
     -------

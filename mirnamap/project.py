@@ -15,9 +15,9 @@ truth for the geometry:
 
 So nothing is lost: ``nansum(scores) + background + gap == sum(map)`` for every hairpin.
 
-Regions (:func:`regions`) are defined from the structure: the terminal loop of
-:func:`mirnamap.encode.terminal_loop` and the outermost base pair that encloses it split the
-hairpin into 5' tail, 5' arm, terminal loop, 3' arm and 3' tail.
+:func:`summarise_regions` sums the scores over the regions of
+:func:`mirnamap.structure.regions`: the terminal loop and the outermost base pair that
+encloses it split the hairpin into 5' tail, 5' arm, terminal loop, 3' arm and 3' tail.
 
 >>> import numpy as np
 >>> from mirnamap.encode import encode
@@ -27,8 +27,6 @@ hairpin into 5' tail, 5' arm, terminal loop, 3' arm and 3' tail.
 [2, 2, 2, 14, 18, 14, 2, 2, 2]
 >>> float(proj.background[0] + proj.gap[0] + np.nansum(proj.scores[0])) == 25 * 100
 True
->>> regions("..(((...))).")
-array([0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4], dtype=int8)
 """
 
 from __future__ import annotations
@@ -39,21 +37,16 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from mirnamap.encode import GAP, HEIGHT, WIDTH, terminal_loop
+from mirnamap.encode import GAP, HEIGHT, WIDTH
+from mirnamap.structure import REGIONS, regions
 
 __all__ = [
-    "REGIONS",
     "Projection",
     "RegionSummary",
-    "outermost_pair",
-    "pair_table",
     "project",
-    "regions",
+    "region_shares",
     "summarise_regions",
 ]
-
-#: Region names, in the order of the codes :func:`regions` returns (0 .. 4).
-REGIONS = ("5' tail", "5' arm", "terminal loop", "3' arm", "3' tail")
 
 
 class Projection(NamedTuple):
@@ -125,7 +118,7 @@ class RegionSummary(NamedTuple):
     ----------
     sums : np.ndarray
         ``float64 (N, 5)``: sum of the painted nucleotides' scores in each region of
-        :data:`REGIONS` (0 for a region with no painted nucleotide).
+        :data:`mirnamap.structure.REGIONS` (0 for a region with no painted nucleotide).
     counts : np.ndarray
         ``int64 (N, 5)``: painted nucleotides per region (the denominator of a mean).
     unpainted : np.ndarray
@@ -282,104 +275,6 @@ def project(
     )
 
 
-def pair_table(structure: str) -> np.ndarray:
-    """The partner of each position of a dot-bracket structure.
-
-    Parameters
-    ----------
-    structure : str
-        Dot-bracket structure of length L (``(``, ``)`` and ``.`` only).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``int64 (L,)``: the 0-based partner of each position, -1 where unpaired.
-
-    Raises
-    ------
-    ValueError
-        If the brackets are unbalanced or another character occurs.
-
-    Examples
-    --------
-    >>> pair_table("((..)).").tolist()
-    [5, 4, -1, -1, 1, 0, -1]
-    """
-    partner = np.full(len(structure), -1, dtype=np.int64)
-    stack: list[int] = []
-    for i, c in enumerate(structure):
-        if c == "(":
-            stack.append(i)
-        elif c == ")":
-            if not stack:
-                raise ValueError(f"unbalanced structure: ')' at {i} closes nothing")
-            j = stack.pop()
-            partner[i], partner[j] = j, i
-        elif c != ".":
-            raise ValueError(f"structure has a character other than '(', ')', '.': {c!r}")
-    if stack:
-        raise ValueError(f"unbalanced structure: '(' at {stack[-1]} is never closed")
-    return partner
-
-
-def outermost_pair(structure: str) -> tuple[int, int]:
-    """The outermost base pair that encloses the terminal loop.
-
-    Parameters
-    ----------
-    structure : str
-        Dot-bracket structure with a hairpin loop.
-
-    Returns
-    -------
-    (i, j) : tuple of int
-        0-based positions of the pair with the smallest ``i`` such that ``i <= s`` and
-        ``j >= e`` for the terminal loop ``(s, e)``.
-
-    >>> outermost_pair("((..((...))..))((...))")
-    (0, 14)
-    """
-    s, e = terminal_loop(structure)
-    partner = pair_table(structure)
-    for i in range(s + 1):
-        if partner[i] >= e:
-            return i, int(partner[i])
-    return s, e  # not reached: (s, e) itself is a pair
-
-
-def regions(structure: str) -> np.ndarray:
-    """Region code of every nucleotide (see :data:`REGIONS`).
-
-    With the terminal loop closed by ``(s, e)`` and the outermost enclosing pair ``(i,
-    j)``: 5' tail ``0 .. i-1``, 5' arm ``i .. s``, terminal loop ``s+1 .. e-1``, 3' arm
-    ``e .. j``, 3' tail ``j+1 .. L-1``. Arms include their internal loops and bulges.
-
-    Parameters
-    ----------
-    structure : str
-        Dot-bracket structure of length L with a hairpin loop.
-
-    Returns
-    -------
-    np.ndarray
-        ``int8 (L,)`` codes 0 .. 4.
-
-    Raises
-    ------
-    mirnamap.encode.EncodeError
-        If there is no hairpin loop (a ValueError).
-    """
-    s, e = terminal_loop(structure)
-    i, j = outermost_pair(structure)
-    codes = np.empty(len(structure), dtype=np.int8)
-    codes[:i] = 0
-    codes[i : s + 1] = 1
-    codes[s + 1 : e] = 2
-    codes[e : j + 1] = 3
-    codes[j + 1 :] = 4
-    return codes
-
-
 def summarise_regions(
     projection: Projection,
     structures: Sequence[str],
@@ -450,3 +345,39 @@ def summarise_regions(
         gap=projection.gap,
         total=projection.total,
     )
+
+
+def region_shares(
+    magnitudes: Projection,
+    structures: Sequence[str],
+    *,
+    ids: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Where the saliency magnitude of each hairpin falls: shares per region, background, gap.
+
+    Parameters
+    ----------
+    magnitudes : Projection
+        N hairpins: :func:`project` of ``np.abs(maps)``.
+    structures : sequence of str
+        N dot-bracket structures (the regions come from them).
+    ids : sequence of str, optional
+        N record names for error messages.
+
+    Returns
+    -------
+    np.ndarray
+        ``float64 (N, 7)``: the shares of the whole map on the nucleotides of each region
+        of :data:`REGIONS`, on the white background and on the gap bars; each row sums to
+        1, and is NaN for an all-zero map.
+
+    >>> from mirnamap.encode import encode
+    >>> enc = encode(["GGGAAACCC"], ["(((...)))"])
+    >>> maps = np.where(enc.layout >= 0, 1.0, 0.0)  # 1 on every nucleotide pixel
+    >>> shares = region_shares(project(maps, enc.layout, [9]), ["(((...)))"])
+    >>> [round(float(v), 3) for v in shares[0]]
+    [0.0, 0.103, 0.793, 0.103, 0.0, 0.0, 0.0]
+    """
+    summary = summarise_regions(magnitudes, structures, ids=ids)
+    shares = summary.sums / np.where(summary.total == 0, np.nan, summary.total)[:, None]
+    return np.column_stack([shares, magnitudes.background_share, magnitudes.gap_share])

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from mirnamap._typing import Images, Labels
 
-__all__ = ["TrainResult", "balanced_class_weight", "device_name", "train"]
+__all__ = ["TrainResult", "balanced_class_weight", "device_name", "stratified_split", "train"]
 
 
 class TrainResult(NamedTuple):
@@ -79,6 +79,45 @@ def balanced_class_weight(labels: Labels) -> dict[int, float]:
         int(c): float(labels.size / (classes.size * n))
         for c, n in zip(classes, counts, strict=True)
     }
+
+
+def stratified_split(labels: Labels, fraction: float, seed: int = 0) -> np.ndarray:
+    """A seeded, stratified validation share: ``fraction`` of each class, drawn at random.
+
+    Each class with at least two records gives ``max(1, round(fraction * n))`` of them
+    (so both classes are validated even when one is rare); a class of one stays in
+    training.
+
+    Parameters
+    ----------
+    labels : np.ndarray
+        ``int (N,)`` class labels.
+    fraction : float
+        Share held out, in (0, 1).
+    seed : int, optional
+        Seed of the draw. Default is 0.
+
+    Returns
+    -------
+    np.ndarray
+        ``bool (N,)``: True for the validation records.
+
+    >>> mask = stratified_split(np.array([0] * 8 + [1] * 2), 0.25, seed=0)
+    >>> int(mask[:8].sum()), int(mask[8:].sum())
+    (2, 1)
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must have shape (N,), got {labels.shape}")
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(labels.shape[0], dtype=bool)
+    for value in np.unique(labels):
+        members = np.flatnonzero(labels == value)
+        take = max(1, round(fraction * members.size)) if members.size > 1 else 0
+        mask[rng.choice(members, size=take, replace=False)] = True
+    return mask
 
 
 def _check_labels(labels: Labels, n_images: int, n_classes: int, what: str) -> np.ndarray:

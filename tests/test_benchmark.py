@@ -422,4 +422,4 @@ def test_cli_benchmark_withholds_metrics_of_a_weak_model(tmp_path, capsys):
     assert status == 1
     assert "withheld" in (tmp_path / "results.md").read_text()
     assert main(["benchmark", "-o", str(tmp_path), "--backends", "nope"]) == 2
-    assert "unknown backend" in capsys.readouterr().err
+    assert "unknown saliency backend" in capsys.readouterr().err

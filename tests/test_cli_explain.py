@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
@@ -97,9 +95,7 @@ def test_tsv_holds_the_projected_maps(explained, model_path):
     assert table.ids == tuple(_GOOD)
     assert list(table.scores) == ["gradient", "grad_cam"]
     assert table.sequences == tuple(_GOOD.values())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        enc = encode_folds(fold(list(_GOOD.values()), ids=list(_GOOD), workers=1))
+    enc = encode_folds(fold(list(_GOOD.values()), ids=list(_GOOD), workers=1))
     assert table.structures == enc.structures
     maps = explain(load_model(model_path), enc.images, "gradient", 1)
     proj = project(maps, enc.layout, [len(s) for s in enc.sequences])

@@ -68,11 +68,32 @@ def test_fasta_errors(tmp_path):
     with pytest.raises(ValueError, match="not a FASTA file"):
         load_fasta(tmp_path / "x.txt")
     (tmp_path / "e.fa").write_text("")
-    with pytest.raises(ValueError, match="not a FASTA file"):
+    with pytest.raises(ValueError, match="e.fa: empty file"):
         load_fasta(tmp_path / "e.fa")
+    (tmp_path / "blank.fa").write_text("\n  \n")
+    with pytest.raises(ValueError, match="blank.fa: empty file"):
+        load_fasta(tmp_path / "blank.fa")
+    (tmp_path / "latin1.fa").write_bytes(b">a\nACGU\xe9\n")
+    with pytest.raises(ValueError, match=r"latin1.fa: not UTF-8 text \(byte 0xe9 at offset 7\)"):
+        load_fasta(tmp_path / "latin1.fa")
+    with pytest.raises(ValueError, match="is a folder"):
+        load_fasta(tmp_path)
     with pytest.raises(ValueError, match="label must be 0 or 1"):
         (tmp_path / "ok.fa").write_text(">a\nACGU\n")
         load_fasta(tmp_path / "ok.fa", label=2)
+
+
+def test_gzip_fasta_reads_like_the_plain_file(tmp_path):
+    import gzip
+
+    text = ">a desc\nACGU\nGG\n>b\nuuu\n"
+    (tmp_path / "x.fa").write_text(text)
+    (tmp_path / "x.fa.gz").write_bytes(gzip.compress(text.encode()))
+    assert load_fasta(tmp_path / "x.fa.gz") == load_fasta(tmp_path / "x.fa")
+    assert load_fasta(tmp_path / "x.fa.gz").sequences == ("ACGUGG", "uuu")
+    (tmp_path / "cut.fa.gz").write_bytes(gzip.compress(text.encode())[:-6])
+    with pytest.raises(ValueError, match="cut.fa.gz: a damaged gzip file"):
+        load_fasta(tmp_path / "cut.fa.gz")
 
 
 def test_labelled_fasta_reports_conflicts(tmp_path):

@@ -22,9 +22,9 @@ from mirnamap.encode import (
     load_encoding,
     save_encoding,
     save_pngs,
-    terminal_loop,
 )
 from mirnamap.fold import Fold
+from mirnamap.structure import StructureError, terminal_loop
 
 # The test vectors write pixels as letters: W white, K black, then the nucleotides.
 _PIXEL = {"W": (255, 255, 255), "K": (0, 0, 0), **COLORS}
@@ -35,16 +35,10 @@ def _expected_image(row: dict[str, str]) -> np.ndarray:
     return np.array(pixels, dtype=np.uint8).reshape(25, 100, 3)
 
 
-def _encode_quietly(*args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return encode(*args, **kwargs)
-
-
 def test_every_ok_vector_is_bit_exact(encoder_vectors):
     ok = [r for r in encoder_vectors if r["status"] == "ok"]
     assert len(ok) == 242
-    enc = _encode_quietly(
+    enc = encode(
         [r["sequence"] for r in ok],
         [r["rnafold_2.1.3_mfe_structure"] for r in ok],
         ids=[r["id"] for r in ok],
@@ -68,12 +62,11 @@ def test_every_ok_vector_alone_equals_the_batch(encoder_vectors):
 def test_every_refused_vector_is_an_error(encoder_vectors):
     refused = [r for r in encoder_vectors if r["status"] != "ok"]
     assert len(refused) == 5
-    with pytest.warns(UserWarning, match="5 of 5 records could not be encoded"):
-        enc = encode(
-            [r["sequence"] for r in refused],
-            [r["rnafold_2.1.3_mfe_structure"] for r in refused],
-            ids=[r["id"] for r in refused],
-        )
+    enc = encode(
+        [r["sequence"] for r in refused],
+        [r["rnafold_2.1.3_mfe_structure"] for r in refused],
+        ids=[r["id"] for r in refused],
+    )
     assert len(enc) == 0 and enc.images.shape == (0, 25, 100, 3)
     assert [f.id for f in enc.failures] == [r["id"] for r in refused]
     assert all("no hairpin loop" in f.reason for f in enc.failures)
@@ -91,15 +84,19 @@ def test_strict_names_the_record():
     ("sequence", "structure", "message"),
     [
         ("", "", "empty sequence"),
-        ("GGGAAACCC", "(((...))", "9 nt but structure has 8"),
-        ("GGGAAACCC", "(((.x.)))", "characters other than"),
-        ("GGG-AACCC", "(((...)))", "non-letter"),
+        ("GGGAAACCC", "((...))", "9 nt but structure has 7"),
+        ("GGGAAACCC", "(((...))", "'(' at position 1 is never closed"),
+        ("GGGAAACCC", "(((.x.)))", "invalid structure character 'x' at position 5"),
+        ("GGG-AACCC", "(((...)))", "invalid character '-' at position 4"),
+        ("GGGANACCC", "(((...)))", "invalid character 'N' at position 5"),
+        ("GGGAAACCC", "(((...)).", "'(' at position 1 is never closed"),
+        ("GGGAAACCC", "((...))))", "')' at position 8 closes nothing"),
         ("GGGGGG", "((()))", "no hairpin loop"),
         ("AAAAAA", "......", "no hairpin loop"),
     ],
 )
 def test_bad_records_fail_with_their_reason(sequence, structure, message):
-    enc = _encode_quietly(["GGGAAACCC", sequence], ["(((...)))", structure], ids=["good", "bad"])
+    enc = encode(["GGGAAACCC", sequence], ["(((...)))", structure], ids=["good", "bad"])
     assert enc.ids == ("good",)
     assert [(f.index, f.id) for f in enc.failures] == [(1, "bad")]
     assert message in enc.failures[0].reason
@@ -271,16 +268,54 @@ def test_encode_folds_keeps_every_record():
         Fold("a", "GGGAAACCC", "(((...)))", -1.0),
         Fold("b", "ACGN", None, float("nan"), "invalid character 'N'"),
         Fold("c", "GGGCCC", "((()))", -1.0),
+        Fold("d", "GGGANACCC", "(((...)))", -1.0),
+        Fold("e", "GGGAAACCC", "(((...))", -1.0),
     ]
-    with pytest.warns(UserWarning):
-        enc = encode_folds(folds)
+    enc = encode_folds(folds)
     assert enc.ids == ("a",) and list(enc.index) == [0]
-    assert [(f.index, f.id) for f in enc.failures] == [(1, "b"), (2, "c")]
+    assert [(f.index, f.id) for f in enc.failures] == [(1, "b"), (2, "c"), (3, "d"), (4, "e")]
     assert "not folded: invalid character" in enc.failures[0].reason
+    assert "invalid character 'N' at position 5" in enc.failures[2].reason
+    assert "'(' at position 1 is never closed" in enc.failures[3].reason
+
+
+def test_failures_are_returned_not_warned():
+    """Failures are in ``Encoding.failures``; encode does not also warn about them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        enc = encode(["GGGAAACCC", "GGGCCC", "ACGN"], ["(((...)))", "((()))", "(..)"])
+        folded = encode_folds([Fold("x", "GGGCCC", "((()))", -1.0)])
+    assert [f.id for f in enc.failures] == ["1", "2"] and len(folded.failures) == 1
+
+
+@pytest.mark.parametrize(
+    ("sequence", "structure", "message"),
+    [
+        ("GGGAAACCCC", "((((...)))", r"'\(' at position 1 is never closed"),
+        ("GGGAAACCC", "((...))))", r"'\)' at position 8 closes nothing"),
+        ("GGGANACCC", "(((...)))", "invalid character 'N' at position 5"),
+    ],
+)
+def test_strict_and_encode_one_reject_bad_records(sequence, structure, message):
+    with pytest.raises(EncodeError, match=r"record 'x' \(#1\): .*" + message):
+        encode(["GGGAAACCC", sequence], ["(((...)))", structure], ids=["ok", "x"], strict=True)
+    with pytest.raises(EncodeError, match=message):
+        encode_one(sequence, structure)
+    # EncodeError stays a ValueError, and is one of the structure rules' errors.
+    with pytest.raises(StructureError):
+        encode_one(sequence, structure)
+
+
+@pytest.mark.parametrize("name", ["sequences", "structures", "ids"])
+def test_a_single_str_is_refused(name):
+    args = {"sequences": ["GGGAAACCC"], "structures": ["(((...)))"], "ids": ["x"]}
+    args[name] = args[name][0]
+    with pytest.raises(TypeError, match=f"{name} must be an iterable of str"):
+        encode(args["sequences"], args["structures"], ids=args["ids"])
 
 
 def test_save_and_load_round_trip(tmp_path):
-    enc = _encode_quietly(["GGGAAACCC", "GGGCCC"], ["(((...)))", "((()))"], ids=["a", "b"])
+    enc = encode(["GGGAAACCC", "GGGCCC"], ["(((...)))", "((()))"], ids=["a", "b"])
     save_encoding(enc, tmp_path / "x.npz")
     back = load_encoding(tmp_path / "x.npz")
     for name in ("images", "layout", "columns", "n_columns", "n_cut", "index"):

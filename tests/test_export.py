@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mirnamap.colours import symmetric_limit
 from mirnamap.export import (
     forna_colours,
     read_tsv,
-    symmetric_limit,
     varna_arguments,
     varna_colormap,
     write_summary,
@@ -149,17 +149,12 @@ def test_forna_colours_list_scored_positions_with_signed_colours(values):
             assert blue > red, (position, value, colour)
 
 
-def test_symmetric_limit():
-    assert symmetric_limit([1.0, -3.0, np.nan]) == 3.0
-    assert symmetric_limit([np.nan]) == 1.0
-    assert symmetric_limit([0.0, 0.0]) == 1.0
-
-
 def test_summary_shares_say_where_a_known_map_put_its_saliency(tmp_path):
     import csv
 
     from mirnamap.encode import encode
-    from mirnamap.project import REGIONS, project
+    from mirnamap.project import project
+    from mirnamap.structure import REGIONS
 
     # "xx": unpaired 5' tail (2 nt) + stem + loop; "yy": stem and loop only.
     sequences, structures = ["AAGGGAAACCC", "GGGGAAAACCCC"], ["..(((...)))", "((((....))))"]

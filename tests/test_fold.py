@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mirnamap.datasets import load_deepmirgene
-from mirnamap.fold import Fold, fold, load_folds, normalise_sequence, save_folds
+from mirnamap.fold import Fold, fold, load_folds, save_folds
+from mirnamap.structure import normalise_sequence
 
 
 def test_fold_matches_viennarna_and_normalises():
@@ -51,6 +52,14 @@ def test_workers_and_ids_are_checked():
         fold(["ACGU", "ACGU"], ids=["x"])
 
 
+def test_a_single_str_is_refused_not_folded_letter_by_letter():
+    with pytest.raises(TypeError, match="sequences must be an iterable of str"):
+        fold("GGGAAACCC", workers=1)
+    with pytest.raises(TypeError, match="ids must be an iterable of str"):
+        fold(["GGGAAACCC"], ids="x", workers=1)
+    assert len(fold(("GGGAAACCC",), ids=iter(["x"]), workers=1)) == 1
+
+
 def test_temperature_reaches_viennarna():
     sequence = "GGGGCGCAAGCCUUUUGGCGCUUGCGCCCC"
     hot = fold([sequence], temperature=95.0, workers=1)[0]
@@ -87,6 +96,33 @@ def test_tsv_round_trip_keeps_failures(tmp_path):
     back = load_folds(tmp_path / "f.tsv")
     assert back[0] == folds[0]
     assert back[1].id == "bad id" and not back[1].ok and "invalid character 'X'" in back[1].error
+
+
+def test_load_folds_keeps_bad_rows_as_failures_naming_the_line(tmp_path):
+    path = tmp_path / "f.tsv"
+    path.write_text(
+        "id\tsequence\tstructure\tmfe\n"
+        "good\tgggaaauccc\t((((..))))\t-1.5\n"
+        "open\tGGGAAACCC\t(((...))\t-1.0\n"
+        "shut\tGGGAAACCC\t((...))))\t-1.0\n"
+        "n\tGGGANACCC\t(((...)))\t-1.0\n"
+        "short\tGGGAAACCC\t((...))\t-1.0\n"
+        "weird\tGGGAAACCC\t(((.x.)))\t-1.0\n"
+    )
+    folds = load_folds(path)
+    assert [f.id for f in folds] == ["good", "open", "shut", "n", "short", "weird"]
+    assert folds[0] == Fold("good", "GGGAAAUCCC", "((((..))))", -1.5)
+    assert [f.ok for f in folds] == [True] + [False] * 5
+    assert all(f.structure is None and math.isnan(f.mfe) for f in folds[1:])
+    expected = [
+        (3, "'(' at position 1 is never closed"),
+        (4, "')' at position 8 closes nothing"),
+        (5, "invalid character 'N' at position 5"),
+        (6, "9 nt but structure has 7"),
+        (7, "invalid structure character 'x' at position 5"),
+    ]
+    for f, (line, what) in zip(folds[1:], expected, strict=True):
+        assert f.error.startswith(f"{path} line {line}: ") and what in f.error, f.error
 
 
 def test_load_folds_rejects_other_tables(tmp_path):

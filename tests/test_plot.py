@@ -22,7 +22,8 @@ from mirnamap.plot import (
     save_figure,
     title,
 )
-from mirnamap.project import REGIONS, project
+from mirnamap.project import project
+from mirnamap.structure import REGIONS
 
 # Odd cases: the shortest drawable hairpin, 250 nt with columns cut off, heavy bulges.
 _CASES = {
@@ -112,6 +113,11 @@ def test_structure_layouts(layout):
     assert len(circles.get_paths()) == 9
     with pytest.raises(ValueError, match="layout must be"):
         plot_structure("GGGAAACCC", "(((...)))", np.zeros(9), layout="circle")
+
+
+def test_structure_refuses_unbalanced_brackets_before_viennarna():
+    with pytest.raises(ValueError, match=r"'\(' at position 1 is never closed"):
+        plot_structure("GGGAAACCC", "((((..)))", np.zeros(9))
 
 
 @pytest.mark.parametrize("k", range(len(_CASES)))

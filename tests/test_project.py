@@ -9,15 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mirnamap.encode import BACKGROUND, GAP, encode, terminal_loop
-from mirnamap.project import (
-    REGIONS,
-    outermost_pair,
-    pair_table,
-    project,
-    regions,
-    summarise_regions,
-)
+from mirnamap.encode import BACKGROUND, GAP, encode
+from mirnamap.project import project, summarise_regions
+from mirnamap.structure import REGIONS, outermost_pair, pair_table, regions, terminal_loop
 
 
 @st.composite
@@ -184,7 +178,11 @@ def test_pair_table_is_an_involution_that_matches_brackets(hairpin):
 
 @pytest.mark.parametrize(
     ("structure", "message"),
-    [("(()", "'(' at 0 is never closed"), ("())", "')' at 2 closes nothing"), ("(x)", "'x'")],
+    [
+        ("(()", "'(' at position 1 is never closed"),
+        ("())", "')' at position 3 closes nothing"),
+        ("(x)", "'x' at position 2"),
+    ],
 )
 def test_pair_table_names_what_is_wrong(structure, message):
     with pytest.raises(ValueError, match=re.escape(message)):

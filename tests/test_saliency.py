@@ -6,12 +6,15 @@ at the top are shared with ``test_saliency_peers.py``.
 
 from __future__ import annotations
 
+import inspect
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from mirnamap.saliency import explain, get_backend, list_backends
+from mirnamap.saliency import backend_info, cost_params, explain, get_backend, list_backends
 from mirnamap.saliency.grad_cam import cam_weights
 from mirnamap.saliency.integrated_gradients import make_baseline
 from mirnamap.saliency.smoothgrad import sample_noise, smoothgrad
@@ -100,16 +103,8 @@ class SquareLogits(keras.layers.Layer):
 # --------------------------------------------------------------------------------------
 
 # Small settings so that every backend runs in well under a second here.
-FAST = {
-    "smoothgrad": {"n_samples": 4},
-    "smoothgrad_squared": {"n_samples": 4},
-    "vargrad": {"n_samples": 4},
-    "smoothgrad_guided_backprop": {"n_samples": 4},
-    "integrated_gradients": {"steps": 6},
-    "occlusion": {"size": 3, "stride": 2},
-    "shap": {"n_samples": 6},
-}
-STOCHASTIC = {"smoothgrad", "smoothgrad_squared", "vargrad", "smoothgrad_guided_backprop", "shap"}
+FAST = {**cost_params(4), "occlusion": {"size": 3, "stride": 2}}
+STOCHASTIC = {name for name in list_backends() if backend_info(name).stochastic}
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +137,32 @@ def test_every_issue_backend_is_registered() -> None:
     assert set(FAST) | expected >= set(list_backends())
 
 
+def test_registry_cost_parameters_match_the_signatures_and_the_readme() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| name | family | passes per map | baseline | reference |\n")[1]
+    rows = {}
+    for line in table.split("\n\n")[0].splitlines()[1:]:
+        cells = [cell.strip() for cell in line.split("|")]
+        rows[cells[1].strip("`")] = cells[3]
+    assert set(rows) == set(list_backends())
+    costly = {name for name in list_backends() if backend_info(name).cost_param is not None}
+    assert {"integrated_gradients", "shap", "smoothgrad", "vargrad"} <= costly
+    assert set(cost_params(7)) == costly
+    for name in sorted(costly):
+        info = backend_info(name)
+        parameter = inspect.signature(get_backend(name)).parameters[info.cost_param]
+        assert parameter.default == info.cost_default
+        assert info.passes == f"{info.cost_param} (default {info.cost_default})"
+        assert rows[name] == f"`{info.cost_param}` ({info.cost_default})"
+        assert cost_params(7, [name]) == {name: {info.cost_param: 7}}
+    assert cost_params(7, ["gradient", "occlusion"]) == {}
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="positive int"):
+            cost_params(bad)
+    with pytest.raises(ValueError, match="unknown saliency backend"):
+        cost_params(3, ["smoothgrad", "smoothgrd"])
+
+
 def test_unknown_backend_lists_the_known_ones() -> None:
     with pytest.raises(ValueError, match=r"known: .*guided_backprop"):
         get_backend("guided_backprob")
@@ -171,9 +192,11 @@ def test_contract(name: str, model: keras.Model, x: np.ndarray) -> None:
         get_backend(name)(model, x, np.ones(len(x), int), batch_size=len(x), **params),
         get_backend(name)(model, x, np.ones(len(x), int), batch_size=len(x), **params),
     )
+    other = explain(model, x, name, target=1, batch_size=len(x), seed=1, **params)
     if name in STOCHASTIC:
-        other = explain(model, x, name, target=1, batch_size=len(x), seed=1, **params)
         assert not np.allclose(other, maps)
+    else:
+        np.testing.assert_array_equal(other, maps)
 
     # The caller's model is untouched: weights, plain gradients, predictions.
     for before, after in zip(weights, model.get_weights(), strict=True):

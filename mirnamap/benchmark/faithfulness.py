@@ -9,7 +9,6 @@ nucleotides is the control. A faithful map makes the curve fall faster than the 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -194,9 +193,8 @@ def deletion_curves(
         raise ValueError(f"got {len(sequences)} sequences but {len(scores)} score arrays")
     mutants = deletion_mutants(sequences, scores, steps_arr, seed=seed)
     folds = fold(mutants, workers=workers, progress=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # undrawable mutants are counted below
-        encoding = encode([f.sequence for f in folds], [f.structure or "" for f in folds])
+    # Undrawable mutants are in encoding.failures and counted below.
+    encoding = encode([f.sequence for f in folds], [f.structure or "" for f in folds])
     probabilities = np.full(len(mutants), np.nan)
     if len(encoding):
         p = predict_proba(model, encoding.images).astype(np.float64)

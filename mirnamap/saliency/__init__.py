@@ -14,6 +14,7 @@ places the work on a GPU when one is present.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import keras
@@ -23,11 +24,9 @@ from tqdm.auto import tqdm
 
 from mirnamap._typing import Maps
 from mirnamap.saliency import (  # noqa: F401  (importing a backend registers it)
-    deconvnet,
     grad_cam,
     gradient,
     gradient_x_input,
-    guided_backprop,
     integrated_gradients,
     occlusion,
     shap,
@@ -50,6 +49,7 @@ __all__ = [
     "Backend",
     "BackendInfo",
     "backend_info",
+    "cost_params",
     "explain",
     "get_backend",
     "list_backends",
@@ -90,6 +90,50 @@ def get_backend(name: str) -> Backend:
     if name not in known:
         raise ValueError(f"unknown saliency backend {name!r}; known: {', '.join(sorted(known))}")
     return known[name][0]
+
+
+def cost_params(value: int, names: Iterable[str] | None = None) -> dict[str, dict[str, int]]:
+    """The option that sets the cost of every backend that has one, set to ``value``.
+
+    For configs and benchmarks that run every backend with fewer (or more) noisy samples,
+    path steps or SHAP samples than their defaults; the option's name comes from the
+    registry (:attr:`BackendInfo.cost_param`).
+
+    Parameters
+    ----------
+    value : int
+        Passes per map, e.g. 8 for a quick run.
+    names : iterable of str, optional
+        Backends to include; those with a fixed cost are left out. Default is None: every
+        registered backend.
+
+    Returns
+    -------
+    dict of str to dict of str to int
+        Backend name -> ``{cost_param: value}``, in the order of ``names`` (sorted names
+        by default). Pass an entry as ``**options`` to :func:`explain`.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a positive int or a name is not a registered backend.
+
+    Examples
+    --------
+    >>> cost_params(8)["integrated_gradients"]
+    {'steps': 8}
+    >>> cost_params(4, ["gradient", "smoothgrad", "shap"])
+    {'smoothgrad': {'n_samples': 4}, 'shap': {'n_samples': 4}}
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"value must be a positive int, got {value!r}")
+    chosen = list_backends() if names is None else list(names)
+    out = {}
+    for name in chosen:
+        info = backend_info(name)
+        if info.cost_param is not None:
+            out[name] = {info.cost_param: int(value)}
+    return out
 
 
 def explain(

@@ -119,7 +119,7 @@ def make_baseline(
 @register(
     "integrated_gradients",
     family="path integral",
-    passes="steps (default 50)",
+    cost_param="steps",
     baseline="yes (white canvas, black, blurred, or given)",
     reference="Sundararajan et al. 2017, arXiv:1703.01365",
 )

@@ -52,7 +52,8 @@ def _explainer(model: keras.Model, background: np.ndarray, kind: str, batch_size
 @register(
     "shap",
     family="Shapley (expected gradients)",
-    passes="n_samples (default 200)",
+    cost_param="n_samples",
+    stochastic=True,
     baseline="yes (background set, default the white canvas)",
     reference="Lundberg & Lee 2017, arXiv:1705.07874",
 )

@@ -15,6 +15,7 @@ neural networks lack sensitivity to parameter values" (VarGrad), arXiv:1810.0330
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -155,6 +156,16 @@ def smoothgrad(
     return np.concatenate(out).astype(np.float32, copy=False)
 
 
+# The signature of a wrapped backend: SmoothGrad's, less what noise_tunnel fixes.
+_TUNNEL_SIGNATURE = inspect.signature(smoothgrad).replace(
+    parameters=[
+        parameter
+        for name, parameter in inspect.signature(smoothgrad).parameters.items()
+        if name not in ("inner", "variant")
+    ]
+)
+
+
 def noise_tunnel(inner: str | Backend, variant: str = "mean") -> Backend:
     """Wrap a backend with SmoothGrad: ``noise_tunnel("guided_backprop")`` (Captum style).
 
@@ -186,38 +197,30 @@ def noise_tunnel(inner: str | Backend, variant: str = "mean") -> Backend:
         )
 
     name = inner if isinstance(inner, str) else getattr(inner, "__name__", "backend")
+    # Show SmoothGrad's own options (and their defaults) in help() and to the registry.
+    wrapped.__signature__ = _TUNNEL_SIGNATURE  # type: ignore[attr-defined]
     wrapped.__name__ = f"smoothgrad_{name}" if variant == "mean" else f"{variant}_{name}"
     wrapped.__doc__ = f"SmoothGrad ({variant}) over {name}; options as :func:`smoothgrad`."
     return wrapped
 
 
-def _register(name: str, inner: str, variant: str, passes: str, reference: str) -> None:
-    function: Callable[..., Maps] = noise_tunnel(inner, variant)
-    register(name, family="noise average", passes=passes, baseline="no", reference=reference)(
-        function
-    )
+def _register(name: str, function: Callable[..., Maps], reference: str) -> None:
+    register(
+        name,
+        family="noise average",
+        cost_param="n_samples",
+        stochastic=True,
+        baseline="no",
+        reference=reference,
+    )(function)
 
 
 _SMOOTH = "Smilkov et al. 2017, arXiv:1706.03825"
-register(
-    "smoothgrad",
-    family="noise average",
-    passes="n_samples (default 50)",
-    baseline="no",
-    reference=_SMOOTH,
-)(smoothgrad)
-_register("smoothgrad_squared", "gradient", "squared", "n_samples (default 50)", _SMOOTH)
-_register(
-    "vargrad",
-    "gradient",
-    "vargrad",
-    "n_samples (default 50)",
-    "Adebayo et al. 2018, arXiv:1810.03307",
-)
+_register("smoothgrad", smoothgrad, _SMOOTH)
+_register("smoothgrad_squared", noise_tunnel("gradient", "squared"), _SMOOTH)
+_register("vargrad", noise_tunnel("gradient", "vargrad"), "Adebayo et al. 2018, arXiv:1810.03307")
 _register(
     "smoothgrad_guided_backprop",
-    "guided_backprop",
-    "mean",
-    "n_samples (default 50)",
+    noise_tunnel("guided_backprop", "mean"),
     "Smilkov et al. 2017 over Springenberg et al. 2014",
 )

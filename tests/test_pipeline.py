@@ -1,0 +1,287 @@
+"""The one-call API: every source kind, failures kept with their stage, ids, several
+methods, the long DataFrame, and ``save()`` writing what the CLI writes."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+
+import mirnamap
+from mirnamap.cli import main
+from mirnamap.encode import encode_folds, save_encoding
+from mirnamap.fold import fold, save_folds
+from mirnamap.model import build_model, save_model
+from mirnamap.pipeline import (
+    InputError,
+    InputWarning,
+    explain_hairpins,
+    predict_hairpins,
+    read_source,
+)
+
+DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
+
+GOOD = {
+    "let7": "UGGGAUGAGGUAGUAGGUUGUAUAGUUUUAGGGUCACACCCACCACUGGGAGAUAACUAUACAAUCUACUGUCUUUCCUA",
+    "mir21": "UGUCGGGUAGCUUAUCAGACUGAUGUUGACUGUUGAAUCUCAUGGCAACACCAGUCGAUGGGCUGUCUGACA",
+}
+# "bad" cannot be folded (N), "flat" folds to no hairpin loop (no image).
+RECORDS = {"let7": GOOD["let7"], "bad": "ACGUNACGU", "flat": "A" * 24, "mir21": GOOD["mir21"]}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_model(filters=(4, 4, 4), dense_units=8, seed=0)
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory, model):
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    save_model(model, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    """The same four records as every kind of source."""
+    folder = tmp_path_factory.mktemp("sources")
+    text = "".join(f">{i}\n{s}\n" for i, s in RECORDS.items())
+    (folder / "in.fa").write_text(text)
+    (folder / "in.fa.gz").write_bytes(gzip.compress(text.encode()))
+    folds = fold(list(RECORDS.values()), ids=list(RECORDS), workers=1)
+    save_folds(folds, folder / "folds.tsv")
+    encoding = encode_folds(folds)
+    save_encoding(encoding, folder / "enc.npz")
+    return {
+        "fasta": folder / "in.fa",
+        "fasta.gz": folder / "in.fa.gz",
+        "folds": folder / "folds.tsv",
+        "npz": folder / "enc.npz",
+        "encoding": encoding,
+        "dict": dict(RECORDS),
+    }
+
+
+@pytest.mark.parametrize("kind", ["fasta", "fasta.gz", "folds", "npz", "encoding", "dict"])
+def test_every_source_kind_gives_the_same_explanation(sources, model, kind):
+    reference = explain_hairpins(sources["fasta"], "gradient", model, progress=False)
+    result = explain_hairpins(sources[kind], "gradient", model, progress=False)
+    assert result.ids == ("let7", "mir21")
+    assert [f.id for f in result.failures] == ["bad", "flat"]
+    assert result.n_records == 4
+    np.testing.assert_array_equal(result.maps["gradient"], reference.maps["gradient"])
+    np.testing.assert_array_equal(result.probabilities, reference.probabilities)
+    assert list(result.index) == [0, 3]
+
+
+def test_a_list_of_sequences_is_named_by_position(model):
+    result = explain_hairpins(list(RECORDS.values()), "gradient", model, progress=False)
+    assert result.ids == ("0", "3")
+    assert [(f.index, f.id) for f in result.failures] == [(1, "1"), (2, "2")]
+
+
+def test_failures_keep_their_stage_and_reason(sources, model):
+    stages = {f.id: (f.stage, f.reason) for f in read_source(sources["fasta"]).failures}
+    assert stages["bad"][0] == "fold" and "invalid character 'N'" in stages["bad"][1]
+    assert stages["flat"][0] == "encode" and "no hairpin loop" in stages["flat"][1]
+    predictions = predict_hairpins(sources["fasta"], model)
+    assert len(predictions) == 4 and list(predictions.ok) == [True, False, False, True]
+    assert list(predictions.predicted[[1, 2]]) == [-1, -1]
+
+
+def test_a_bad_row_of_a_folds_table_fails_where_it_is_read(tmp_path, model):
+    path = tmp_path / "folds.tsv"
+    path.write_text(
+        "id\tsequence\tstructure\n"
+        "ok\tGGGGAAACCCC\t((((...))))\n"
+        "unbalanced\tGGGGAAACCC\t((((...)))\n"
+        "open\tGGGAAACCC\t(((...))\n"
+        "letter\tGGGNAAACCC\t(((....)))\n"
+    )
+    inputs = read_source(path)
+    assert inputs.ids == ("ok", "unbalanced", "open", "letter")
+    failed = {f.id: f for f in inputs.failures}
+    assert set(failed) == {"unbalanced", "open", "letter"}
+    assert {f.stage for f in failed.values()} == {"read"}
+    assert "'N'" in failed["letter"].reason
+    result = explain_hairpins(path, "gradient", model, progress=False)
+    assert result.ids == ("ok",) and len(result.failures) == 3
+
+
+def test_ids_select_records_and_unknown_ids_are_an_error(sources, model):
+    result = explain_hairpins(sources["npz"], "gradient", model, ids=["mir21", "bad"])
+    assert result.ids == ("mir21",) and [f.id for f in result.failures] == ["bad"]
+    assert result.n_records == 2
+    with pytest.raises(ValueError, match=r"no record\(s\) \['nope'\]"):
+        explain_hairpins(sources["npz"], "gradient", model, ids=["nope"])
+    with pytest.raises(TypeError, match="not one string"):
+        explain_hairpins(sources["npz"], "gradient", model, ids="mir21")
+
+
+def test_several_methods_and_a_long_frame(sources, model):
+    methods = ["gradient", "grad_cam", "smoothgrad"]
+    result = explain_hairpins(
+        sources["encoding"], methods, model, params={"smoothgrad": {"n_samples": 3}}
+    )
+    frame = result.to_frame()
+    lengths = [len(s) for s in result.sequences]
+    assert len(frame) == sum(lengths) * len(methods)
+    assert list(frame.columns) == [
+        "id",
+        "position",
+        "nucleotide",
+        "structure",
+        "region",
+        "probability",
+        "method",
+        "score",
+    ]
+    for method in methods:
+        part = frame[frame["method"] == method]
+        np.testing.assert_array_equal(
+            part["score"].to_numpy(), np.concatenate(result.scores(method))
+        )
+    first = frame[(frame["id"] == "let7") & (frame["method"] == "gradient")]
+    assert "".join(first["nucleotide"]) == result.sequences[0]
+    assert "".join(first["structure"]) == result.structures[0]
+    assert list(first["position"]) == list(range(1, lengths[0] + 1))
+    # Region shares: one row per record, summing to one per method.
+    shares = result.region_shares("grad_cam")
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+    summary = result.summary_frame()
+    assert list(summary["id"]) == ["let7", "mir21"]
+    assert result.failures_frame()["stage"].tolist() == ["fold", "encode"]
+
+
+def test_bad_arguments_are_named(sources, model):
+    with pytest.raises(ValueError, match="unknown saliency backend 'nope'"):
+        explain_hairpins(sources["npz"], "nope", model)
+    with pytest.raises(ValueError, match="not asked for"):
+        explain_hairpins(sources["npz"], "gradient", model, params={"smoothgrad": {}})
+    with pytest.raises(ValueError, match="unknown target"):
+        explain_hairpins(sources["npz"], "gradient", model, target="mirna")
+    with pytest.raises(InputError, match="no such file"):
+        explain_hairpins("GGGAAACCC", "gradient", model)
+
+
+def test_explanations_do_not_depend_on_the_batch_size(sources, model):
+    one = explain_hairpins(
+        sources["npz"],
+        "smoothgrad",
+        model,
+        batch_size=1,
+        params={"smoothgrad": {"n_samples": 4}},
+        seed=3,
+    )
+    many = explain_hairpins(
+        sources["npz"],
+        "smoothgrad",
+        model,
+        batch_size=64,
+        params={"smoothgrad": {"n_samples": 4}},
+        seed=3,
+    )
+    np.testing.assert_allclose(
+        one.maps["smoothgrad"], many.maps["smoothgrad"], rtol=1e-5, atol=1e-6
+    )
+
+
+def test_save_writes_what_the_cli_writes(sources, model_path, tmp_path):
+    cli_out, api_out = tmp_path / "cli", tmp_path / "api"
+    args = ["explain", str(sources["fasta"]), "--model", str(model_path)]
+    assert main([*args, "--method", "gradient,grad_cam", "--out", str(cli_out)]) == 0
+    result = explain_hairpins(sources["fasta"], ["gradient", "grad_cam"], model_path)
+    assert result.save(api_out) == ()
+    cli_files = sorted(p.relative_to(cli_out) for p in cli_out.rglob("*"))
+    assert cli_files == sorted(p.relative_to(api_out) for p in api_out.rglob("*"))
+    for name in ("saliency.tsv", "summary.tsv", "failed.tsv", "pictures.tsv"):
+        assert (cli_out / name).read_bytes() == (api_out / name).read_bytes()
+
+
+def test_unlabelled_image_archives_are_predicted(tmp_path, model):
+    images = np.random.default_rng(0).integers(0, 256, (5, 25, 100, 3), dtype=np.uint8)
+    np.savez(tmp_path / "images.npz", images=images)
+    result = predict_hairpins(tmp_path / "images.npz", model)
+    assert result.labels is None and result.metrics() is None and result.ok.all()
+    np.savez(tmp_path / "labelled.npz", images=images, labels=np.array([0, 1, 0, 1, 1]))
+    labelled = predict_hairpins(tmp_path / "labelled.npz", model)
+    np.testing.assert_array_equal(labelled.probabilities, result.probabilities)
+    assert labelled.metrics()["n"] == 5 if "n" in labelled.metrics() else True
+    frame = labelled.to_frame()
+    assert list(frame["label"]) == [0, 1, 0, 1, 1]
+    with pytest.raises(InputError, match="nucleotide maps need the sequences"):
+        explain_hairpins(tmp_path / "images.npz", "gradient", model)
+
+
+def test_picture_names_are_unique_and_mapped(tmp_path, model):
+    long_id = "x" * 300
+    records = {"mir-α": GOOD["let7"], "mir-β": GOOD["mir21"], long_id: GOOD["let7"]}
+    fasta = tmp_path / "in.fa"
+    fasta.write_text(
+        "".join(f">{i}\n{s}\n" for i, s in records.items()) + f">mir-α\n{GOOD['mir21']}\n"
+    )
+    with pytest.warns(InputWarning, match="duplicate record ids 'mir-α'"):
+        result = explain_hairpins(fasta, "gradient", model)
+    assert len(result) == 4
+    result.save(tmp_path / "out")
+    with open(tmp_path / "out" / "pictures.tsv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert [r["id"] for r in rows] == ["mir-α", "mir-β", long_id, "mir-α"]
+    folders = [r["folder"] for r in rows]
+    assert len(set(folders)) == 4 and all(len(f.encode()) <= 255 for f in folders)
+    for folder in folders:
+        assert (tmp_path / "out" / folder / "track.png").is_file()
+
+
+def test_the_package_exports_the_verbs():
+    assert mirnamap.explain_hairpins is explain_hairpins
+    assert mirnamap.predict_hairpins is predict_hairpins
+    assert {"Explanation", "Predictions", "explain_hairpins", "predict_hairpins"} <= set(
+        mirnamap.__all__
+    )
+
+
+def test_readme_example_runs_on_the_bundled_example_file(tmp_path):
+    """The README's Python section: a FASTA file in, a DataFrame and pictures out."""
+    result = mirnamap.explain_hairpins(
+        ROOT / "data" / "examples" / "hairpins.fa",
+        methods=["gradient", "grad_cam"],
+        ids=["human_pos_9", "bad_letters"],
+    )
+    frame = result.to_frame()
+    assert set(frame["id"]) == {"human_pos_9"} and set(frame["method"]) == {"gradient", "grad_cam"}
+    assert [(f.id, f.stage) for f in result.failures] == [("bad_letters", "fold")]
+    result.save(tmp_path / "explain")
+    assert (tmp_path / "explain" / "human_pos_9" / "track.png").is_file()
+
+
+def test_demo_tsvs_are_unchanged(tmp_path):
+    """`make run` writes the same TSVs as before the API, byte for byte (bundled model)."""
+    out = tmp_path
+    fasta = ROOT / "data" / "examples" / "hairpins.fa"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InputWarning)
+        assert main(["fold", str(fasta), "-o", str(out / "folds.tsv")]) == 0
+        assert main(["encode", str(out / "folds.tsv"), "-o", str(out / "images.npz")]) == 0
+        assert main(["predict", str(out / "images.npz"), "-o", str(out / "predictions.tsv")]) == 0
+        methods = "gradient,grad_cam,smoothgrad_guided_backprop"
+        ids = "human_pos_9,human_pos_16,human_neg_871"
+        args = ["explain", str(out / "images.npz"), "--method", methods, "--ids", ids]
+        assert main([*args, "--out", str(out / "explain"), "--no-pictures"]) == 0
+    golden = DATA / "demo"
+    for name in (
+        "folds.tsv",
+        "predictions.tsv",
+        "explain/saliency.tsv",
+        "explain/summary.tsv",
+        "explain/failed.tsv",
+    ):
+        assert (out / name).read_bytes() == (golden / name).read_bytes(), name
