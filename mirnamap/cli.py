@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -40,6 +39,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _names(text: str) -> tuple[str, ...]:
+    """An argparse type: a comma-separated list of names."""
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+def _integers(text: str) -> tuple[int, ...]:
+    """An argparse type: a comma-separated list of integers."""
+    try:
+        return tuple(int(t) for t in _names(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers like 16,24,32, got {text!r}") from None
+
+
 def _report_failures(failures: Sequence[tuple[str, str]], total: int, what: str) -> None:
     """List every failed record on stderr: id and reason."""
     if not failures:
@@ -52,26 +64,6 @@ def _report_failures(failures: Sequence[tuple[str, str]], total: int, what: str)
 def _pairs(failures: Sequence) -> list[tuple[str, str]]:
     """(id, reason) of each :class:`~mirnamap.pipeline.RecordFailure`."""
     return [(f.id, f.reason) for f in failures]
-
-
-def _quiet_tensorflow(verbose: bool) -> None:
-    """Import TensorFlow with its C++ start-up lines (oneDNN, cpu_feature_guard, absl)
-    kept off the terminal; ``--verbose`` lets them through."""
-    if verbose or "tensorflow" in sys.modules:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        try:
-            import tensorflow  # noqa: F401
-        except ImportError:  # reported where TensorFlow is used, with its own message
-            pass
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 @contextlib.contextmanager
@@ -135,14 +127,10 @@ def _run_encode(args: argparse.Namespace) -> int:
     return EXIT_ALL_FAILED if len(encoding) == 0 else 0
 
 
-def _print_metrics(scores: dict, label: str = "") -> None:
-    keys = ("accuracy", "sensitivity", "specificity", "mcc", "auroc", "auprc")
-    print(label + "  ".join(f"{k} {scores[k]:.4f}" for k in keys if k in scores))
-
-
 def _run_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from mirnamap.evaluate import format_metrics
     from mirnamap.files import check_output_file
     from mirnamap.pipeline import predict_hairpins
 
@@ -161,13 +149,13 @@ def _run_predict(args: argparse.Namespace) -> int:
     _report_failures(_pairs(result.failures), len(result), "predicted")
     n_ok, n_positive = int(result.ok.sum()), int(np.sum(result.predicted == 1))
     print(f"predicted {n_ok} of {len(result)} records ({n_positive} pre-miRNA) -> {args.output}")
-    scores = result.metrics()
-    if scores is not None:
-        _print_metrics(scores)
+    if result.labels is not None:
+        print(format_metrics(result.metrics()))
     return EXIT_ALL_FAILED if n_ok == 0 else 0
 
 
 def _run_train(args: argparse.Namespace) -> int:
+    from mirnamap.evaluate import format_metrics
     from mirnamap.files import check_output_file
     from mirnamap.pipeline import load_training_set, train_classifier
 
@@ -203,14 +191,10 @@ def _run_train(args: argparse.Namespace) -> int:
             verbose=True,
         )
     model, metrics, curve = trained.save(args.output, args.metrics, args.curve)
-    for name, m in trained.metrics.items():
-        _print_metrics({k: v for k, v in m.items() if k != "auprc"}, f"{name}: ")
+    for name, scores in trained.metrics.items():
+        print(f"{name}: {format_metrics(scores)}")
     print(f"model -> {model}; metrics -> {metrics}; learning curve -> {curve}")
     return 0
-
-
-def _split_list(text: str | None) -> list[str] | None:
-    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
 
 def _run_explain(args: argparse.Namespace) -> int:
@@ -218,8 +202,8 @@ def _run_explain(args: argparse.Namespace) -> int:
     from mirnamap.pipeline import explain_hairpins
     from mirnamap.saliency import list_backends
 
-    methods = _split_list(args.method) or []
-    if methods == ["list"]:
+    methods = args.method
+    if methods == ("list",):
         print("\n".join(list_backends()))
         return 0
     with _library_call():
@@ -229,7 +213,7 @@ def _run_explain(args: argparse.Namespace) -> int:
             methods,
             args.model,
             target=args.target,
-            ids=_split_list(args.ids),
+            ids=args.ids,
             batch_size=args.batch_size,
             seed=args.seed,
             workers=args.workers,
@@ -248,41 +232,24 @@ def _run_explain(args: argparse.Namespace) -> int:
     return EXIT_ALL_FAILED if explained == 0 else 0
 
 
-def _benchmark_config(args: argparse.Namespace):
-    from mirnamap.benchmark import BenchmarkConfig
-    from mirnamap.saliency import cost_params
-
-    try:
-        filters = tuple(int(v) for v in args.filters.split(","))
-        if len(filters) != 3:
-            raise ValueError
-    except ValueError:
-        raise CommandError(f"--filters must be three integers, got {args.filters!r}") from None
-    backends = _split_list(args.backends)
-    return BenchmarkConfig(
-        tasks=tuple(_split_list(args.tasks) or ()),
-        backends=None if backends is None else tuple(backends),
-        n_pairs=args.pairs,
-        epochs=args.epochs,
-        filters=filters,
-        dense_units=args.dense_units,
-        n_explain=args.explain,
-        n_sanity=args.sanity,
-        n_faithfulness=args.faithfulness,
-        min_auroc=args.min_auroc,
-        seed=args.seed,
-        workers=args.workers,
-        backend_params=cost_params(args.samples),
-    )
+#: ``mirnamap benchmark`` options -> :class:`~mirnamap.benchmark.BenchmarkConfig` fields.
+_BENCHMARK_FIELDS = {
+    "tasks": "tasks", "backends": "backends", "pairs": "n_pairs", "epochs": "epochs",
+    "filters": "filters", "dense_units": "dense_units", "explain": "n_explain",
+    "sanity": "n_sanity", "faithfulness": "n_faithfulness", "min_auroc": "min_auroc",
+    "seed": "seed", "workers": "workers",
+}  # fmt: skip
 
 
 def _run_benchmark(args: argparse.Namespace) -> int:
-    from mirnamap.benchmark import format_table, run_benchmark, write_results
+    from mirnamap.benchmark import BenchmarkConfig, format_table, run_benchmark, write_results
     from mirnamap.files import check_output_dir
+    from mirnamap.saliency import cost_params
 
     with _library_call():
         check_output_dir(args.output, "--output")
-        config = _benchmark_config(args).check()
+        fields = {field: getattr(args, name) for name, field in _BENCHMARK_FIELDS.items()}
+        config = BenchmarkConfig(**fields, backend_params=cost_params(args.samples)).check()
         result = run_benchmark(config, log=lambda line: print(line, file=sys.stderr, flush=True))
     paths = write_results(result, args.output)
     print(format_table(result))
@@ -376,10 +343,10 @@ COMMANDS: dict[str, tuple[str, str, tuple[tuple, ...], Callable[[argparse.Namesp
         "saliency.tsv, summary.tsv, pictures.tsv (id -> folder) and failed.tsv.",
         _options(
             ("input", Path, None, _IN),
-            ("--method", str, "smoothgrad_guided_backprop", "backends, comma-separated; 'list'"),
+            ("--method", _names, "smoothgrad_guided_backprop", "backends, comma-separated; 'list'"),
             ("--out", "required", None, "output folder"), _MODEL,
             ("--target", tuple(TARGETS), "pre-mirna", "class whose logit is explained"),
-            ("--ids", str, None, "comma-separated record ids (default: all)"),
+            ("--ids", _names, None, "comma-separated record ids (default: all)"),
             ("--svg", "flag", None, "also write every picture as SVG"),
             ("--no-pictures", "flag", None, "write only the TSVs (fast, for thousands)"),
             ("--batch-size", "positive", 64, "images per saliency pass"),
@@ -394,11 +361,11 @@ COMMANDS: dict[str, tuple[str, str, tuple[tuple, ...], Callable[[argparse.Namesp
         "The defaults are small; experiments/benchmark_saliency.py runs the full one.",
         _options(
             ("-o --output", "required", None, "folder to write"),
-            ("--tasks", str, "motif", "comma-separated: motif, structure, interaction, additive"),
-            ("--backends", str, None, "comma-separated backend names (default: every one)"),
+            ("--tasks", _names, "motif", "comma-separated: motif, structure, interaction, additive"),  # noqa: E501
+            ("--backends", _names, None, "comma-separated backend names (default: every one)"),
             ("--pairs", "positive", 500, "twin pairs per task"),
             ("--epochs", "positive", 15, "most training epochs"),
-            ("--filters", str, "16,24,32", "filters of the 3 conv modules (published: 48,60,72)"),
+            ("--filters", _integers, "16,24,32", "conv filters (published: 48,60,72)"),
             ("--dense-units", "positive", 64, "hidden dense units (published: 256)"),
             ("--explain", "positive", 30, "test hairpins explained"),
             ("--sanity", int, 4, "hairpins in the sanity check (0 skips)"),
@@ -462,7 +429,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     if args.command not in ("fold", "encode"):
-        _quiet_tensorflow(args.verbose)
+        from mirnamap.model import import_tensorflow
+
+        import_tensorflow(quiet=not args.verbose)
     try:
         return int(args.run(args))
     except CommandError as error:

@@ -20,7 +20,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["confusion", "metrics", "save_learning_curve", "save_pr_curve", "save_roc_curve"]
+__all__ = [
+    "confusion",
+    "format_metrics",
+    "metrics",
+    "save_learning_curve",
+    "save_pr_curve",
+    "save_roc_curve",
+]
 
 
 def _check(labels: Any, probabilities: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -115,6 +122,18 @@ def metrics(
         "n_positive": int(y.sum()),
         "threshold": float(threshold),
     }
+
+
+def format_metrics(
+    scores: Mapping[str, Any],
+    keys: Sequence[str] = ("accuracy", "sensitivity", "specificity", "mcc", "auroc", "auprc"),
+) -> str:
+    """One line of metrics (as :func:`metrics` returns them), four decimals each.
+
+    >>> format_metrics({"accuracy": 0.5, "auroc": 0.75, "n": 3})
+    'accuracy 0.5000  auroc 0.7500'
+    """
+    return "  ".join(f"{k} {scores[k]:.4f}" for k in keys if k in scores)
 
 
 def _figure(size: tuple[float, float] = (4.5, 4.5), ncols: int = 1):

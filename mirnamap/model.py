@@ -29,6 +29,7 @@ __all__ = [
     "build_model",
     "check_images",
     "check_model",
+    "import_tensorflow",
     "load_default_model",
     "load_model",
     "predict_proba",
@@ -44,6 +45,38 @@ LOGITS = "logits"
 PROBABILITIES = "probabilities"
 #: The bundled model: trained on the deepMiRGene human set (see its card, ``.md`` beside it).
 DEFAULT_MODEL = Path(__file__).resolve().parent / "assets" / "deepmir_default.keras"
+
+
+def import_tensorflow(*, quiet: bool = True) -> None:
+    """Import TensorFlow, with its C++ start-up lines kept off the terminal.
+
+    TensorFlow writes oneDNN, cpu_feature_guard and absl lines to the process's standard
+    error from C++ while it loads, where no Python setting reaches them; with ``quiet`` the
+    file descriptor is pointed at ``os.devnull`` for the import only. Python errors still
+    raise. Later calls do nothing.
+
+    Parameters
+    ----------
+    quiet : bool, optional
+        Hide the start-up lines. Default is True.
+    """
+    import sys
+
+    if not quiet or "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError:  # reported where TensorFlow is used, with its own message
+            pass
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def build_model(

@@ -48,7 +48,10 @@ def test_fold_then_encode(tmp_path, fasta, capsys):
     assert sorted(p.name for p in (tmp_path / "png").iterdir()) == [
         "hsa-let-7a-1.png",
         "hsa-mir-21.png",
+        "index.tsv",
     ]
+    index = (tmp_path / "png" / "index.tsv").read_text().splitlines()
+    assert index == ["id\tfile", "hsa-let-7a-1\thsa-let-7a-1.png", "hsa-mir-21\thsa-mir-21.png"]
     err = capsys.readouterr().err
     assert "2 of 4 records could not be encoded" in err and "stemless" in err
 

@@ -121,6 +121,8 @@ class BenchmarkConfig:
             raise ValueError("test_fraction and validation_fraction must be shares summing below 1")
         if self.n_explain < 1:
             raise ValueError(f"n_explain must be >= 1, got {self.n_explain}")
+        if len(self.filters) != 3 or min(self.filters) < 1:
+            raise ValueError(f"filters must be three integers >= 1, got {self.filters}")
         self.params.check()
         return self
 
