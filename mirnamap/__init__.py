@@ -38,7 +38,18 @@ _EXPORTS = {
     "Fold": "mirnamap.fold",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "Encoding",
+    "Explanation",
+    "Fold",
+    "InputError",
+    "Predictions",
+    "RecordFailure",
+    "__version__",
+    "explain_hairpins",
+    "predict_hairpins",
+    "read_source",
+]
 
 if TYPE_CHECKING:
     from mirnamap.encode import Encoding

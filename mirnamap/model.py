@@ -29,6 +29,7 @@ __all__ = [
     "build_model",
     "check_images",
     "check_model",
+    "copy_model",
     "import_tensorflow",
     "load_default_model",
     "load_model",
@@ -207,8 +208,11 @@ def check_model(model: keras.Model, source: str = "model") -> keras.Model:
     return model
 
 
-def _strip(model: keras.Model) -> keras.Model:
-    """A fresh, uncompiled copy of ``model`` with the same weights (no optimizer state)."""
+def copy_model(model: keras.Model) -> keras.Model:
+    """A fresh, uncompiled copy of ``model`` with the same weights (no optimizer state).
+
+    Training or saving the copy never changes ``model``.
+    """
     # Rebuilt from its config: keras.models.clone_model would also copy the compiled
     # optimizer, whose state triples the file size.
     copy = type(model).from_config(model.get_config())
@@ -239,7 +243,7 @@ def save_model(model: keras.Model, path: str | os.PathLike[str]) -> Path:
         raise ValueError(f"{path}: a model file must end in '.keras'")
     check_model(model)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _strip(model).save(path)
+    copy_model(model).save(path)
     return path
 
 

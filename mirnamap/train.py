@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 
-from mirnamap.model import _strip as _copy
-from mirnamap.model import build_model, check_images, check_model
+from mirnamap.model import build_model, check_images, check_model, copy_model
 
 if TYPE_CHECKING:
     import keras
@@ -256,7 +255,7 @@ def train(
     else:
         check_model(model)
         keras.utils.set_random_seed(seed)
-        model = _copy(model)
+        model = copy_model(model)
     n_classes = int(model.outputs[0].shape[-1])
     labels = _check_labels(labels, images.shape[0], n_classes, "training set")
     if images.shape[0] == 0:

@@ -151,7 +151,7 @@ def test_unknown_method_and_missing_model(tmp_path, fasta, model_path, capsys):
             str(tmp_path),
         ]
     )
-    assert code == 2 and "unknown saliency method" in capsys.readouterr().err
+    assert code == 2 and "unknown saliency backend" in capsys.readouterr().err
     code = main(
         [
             "explain",

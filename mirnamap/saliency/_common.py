@@ -34,6 +34,7 @@ __all__ = [
     "as_targets",
     "backend_info",
     "batches",
+    "cached",
     "group_size",
     "input_gradients",
     "logits_function",
@@ -374,7 +375,8 @@ def reduce_channels(maps: np.ndarray, reduce: str | None) -> np.ndarray:
 _CACHE: weakref.WeakKeyDictionary[keras.Model, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
 
-def _cached(model: keras.Model, key: Any, factory: Callable[[], Any]) -> Any:
+def cached(model: keras.Model, key: Any, factory: Callable[[], Any]) -> Any:
+    """``factory()``, built once per (model, key) and kept while the model lives."""
     entry = _CACHE.setdefault(model, {})
     if key not in entry:
         entry[key] = factory()
@@ -417,7 +419,7 @@ def logits_model(model: keras.Model, logit_layer: str = "logits") -> keras.Model
             return _clone(model, lambda layer: layer is last, "linear")
         return model
 
-    built = _cached(model, ("logits", logit_layer), build)
+    built = cached(model, ("logits", logit_layer), build)
     if isinstance(built, _Clone):
         built.sync()
         return built.model
@@ -562,7 +564,7 @@ def override_relu(model: keras.Model, policy: str) -> keras.Model:
     keras.Model
         Same inputs; output the logits.
     """
-    clone = _cached(
+    clone = cached(
         model, ("override", policy), lambda: _clone(logits_model(model), _selects_relu, policy)
     )
     clone.sync()
@@ -590,7 +592,7 @@ def logits_function(model: keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:
 
         return logits
 
-    return _cached(model, ("logits_function",), build)
+    return cached(model, ("logits_function",), build)
 
 
 def target_logits(
@@ -632,7 +634,7 @@ def _gradient_function(model: keras.Model, policy: str | None) -> Callable[..., 
 
         return gradient
 
-    return _cached(model, ("gradient", policy), build)
+    return cached(model, ("gradient", policy), build)
 
 
 def input_gradients(
@@ -722,4 +724,4 @@ def layer_function(
 
         return activations_and_gradients
 
-    return _cached(model, ("layer", kind, layer), build), layer
+    return cached(model, ("layer", kind, layer), build), layer

@@ -20,8 +20,8 @@ import numpy.typing as npt
 from mirnamap._typing import Maps
 from mirnamap.saliency._common import (
     BATCH_SIZE,
-    _cached,
     as_images,
+    cached,
     check_batch_size,
     input_shape,
     logits_model,
@@ -46,7 +46,7 @@ def _explainer(model: keras.Model, background: np.ndarray, kind: str, batch_size
             return shap.DeepExplainer(net, background)
         raise ValueError(f"explainer must be 'gradient' or 'deep', got {kind!r}")
 
-    return _cached(model, ("shap", kind, digest, background.shape, batch_size), build)
+    return cached(model, ("shap", kind, digest, background.shape, batch_size), build)
 
 
 @register(
