@@ -6,7 +6,7 @@ folded by ViennaRNA and drawn by :mod:`mirnamap.encode`. All maps explain the
 **pre-miRNA logit** (target 1) for every record, so red always means "pushes towards
 pre-miRNA" and true positives and true negatives can be compared on one scale.
 
-Outputs (``experiments/results/atlas/``, small PNGs committed):
+Outputs (``--out``, default ``experiments/results/atlas/``, small PNGs committed):
 
 * ``regions.tsv`` and ``region_bars.png``: share of each map's ``|saliency|`` that falls on
   the 5' tail, 5' arm, terminal loop, 3' arm, 3' tail, white background and gap bars
@@ -23,10 +23,12 @@ Outputs (``experiments/results/atlas/``, small PNGs committed):
 Slow backends (SmoothGrad family, integrated gradients, occlusion, SHAP) run on a stated
 stratified subsample (``--subsample``, default 200: all 86 positives of the test set plus
 random negatives, seed 0); SHAP with ``--shap-samples`` samples and
-``--shap-background`` training images as background. Maps are cached in ``out/atlas/``
-(gitignored), keyed by the model file.
+``--shap-background`` training images as background. Each backend's maps come from one
+:func:`mirnamap.pipeline.explain_hairpins` call (maps, nucleotide projections and region
+shares); those explanations are cached in ``--cache`` (default ``out/atlas/``,
+gitignored), keyed by the model file.
 
-Usage: ``.venv/bin/python experiments/saliency_atlas.py [--subsample 200]``
+Usage: ``.venv/bin/python experiments/saliency_atlas.py [--subsample 200] [--out DIR]``
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -49,7 +52,7 @@ def _fingerprint(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
-def _test_set(workers: int | None):
+def _test_set(workers: int | None, cache: Path):
     """Fold (cached) and encode the human test split; returns records and encoding."""
     from mirnamap.datasets import load_deepmirgene
     from mirnamap.encode import encode_folds
@@ -59,7 +62,7 @@ def _test_set(workers: int | None):
     test = records.select([s == "test" for s in records.splits])
     import RNA
 
-    folds_path = CACHE / f"human_test_folds_vienna{RNA.__version__}.tsv"
+    folds_path = cache / f"human_test_folds_vienna{RNA.__version__}.tsv"
     if folds_path.is_file():
         folds = load_folds(folds_path)
     else:
@@ -69,26 +72,33 @@ def _test_set(workers: int | None):
     return test, encoding
 
 
-def _maps(
-    model, model_key, method, images, rows, params, key_params, seed
-) -> tuple[np.ndarray, float]:
-    """Maps of ``method`` for ``images[rows]`` (cached); returns maps and seconds per map."""
-    from mirnamap.saliency import explain
+def _explain(model, model_key, method, encoding, rows, params, key_params, seed, cache):
+    """``method``'s explanation of ``encoding``'s records ``rows`` (cached), and s/map."""
+    from mirnamap.pipeline import explain_hairpins
 
     key = hashlib.sha256(
         json.dumps([model_key, method, rows.tolist(), key_params, seed], sort_keys=True).encode()
     ).hexdigest()[:12]
-    path = CACHE / f"maps_{method}_{key}.npz"
+    path = cache / f"explanation_{method}_{key}.pkl"
     if path.is_file():
-        with np.load(path) as data:
-            return data["maps"], float(data["seconds_per_map"])
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
     start = time.perf_counter()
-    maps = explain(
-        model, images[rows], method, 1, seed=seed, progress=True, chunk_size=64, **params
+    # Test ids are unique (the labels are looked up by id), so these ids are these rows.
+    explanation = explain_hairpins(
+        encoding,
+        method,
+        model,
+        target="pre-mirna",
+        ids=[encoding.ids[i] for i in rows],
+        params={method: params},
+        seed=seed,
+        progress=True,
     )
     per_map = (time.perf_counter() - start) / max(len(rows), 1)
-    np.savez_compressed(path, maps=maps, seconds_per_map=per_map)
-    return maps, per_map
+    with open(path, "wb") as handle:
+        pickle.dump((explanation, per_map), handle)
+    return explanation, per_map
 
 
 def _average_overview(results, methods, path):
@@ -144,11 +154,19 @@ def main() -> None:
     parser.add_argument("--methods", default="all", help="comma-separated, or 'all'")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS, help=f"output folder (default {RESULTS})"
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=CACHE, help=f"folds and explanations (default {CACHE})"
+    )
     args = parser.parse_args()
-    CACHE.mkdir(parents=True, exist_ok=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    out, cache = args.out, args.cache
+    cache.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
 
-    from mirnamap.model import DEFAULT_MODEL, load_default_model, predict_proba
+    from mirnamap.model import DEFAULT_MODEL, load_default_model
+    from mirnamap.pipeline import predict_hairpins, read_source
     from mirnamap.plot import (
         plot_average_maps,
         plot_backends,
@@ -156,17 +174,17 @@ def main() -> None:
         plot_sequence_track,
         save_figure,
     )
-    from mirnamap.project import project, summarise_regions
+    from mirnamap.project import project, region_shares, summarise_regions
     from mirnamap.saliency import backend_info, list_backends
     from mirnamap.structure import REGIONS
 
-    test, enc = _test_set(args.workers)
+    test, enc = _test_set(args.workers, cache)
     labels_by_id = dict(zip(test.ids, test.labels.tolist(), strict=True))
     labels = np.array([labels_by_id[i] for i in enc.ids])
     lengths = np.array([len(s) for s in enc.sequences])
     model = load_default_model()
     model_key = _fingerprint(DEFAULT_MODEL)
-    probabilities = predict_proba(model, enc.images)
+    probabilities = predict_hairpins(enc, model).probabilities[enc.index]
     predicted = (probabilities >= 0.5).astype(int)
     groups = {
         "TP": (labels == 1) & (predicted == 1),
@@ -198,18 +216,12 @@ def main() -> None:
 
     # SHAP background: random training images (folds 1-4) of both classes, seed 0.
     from mirnamap.datasets import load_deepmirgene
-    from mirnamap.encode import encode_folds
-    from mirnamap.fold import fold
 
     records = load_deepmirgene("human")
     train_rows = np.flatnonzero([s.startswith("fold") and s != "fold5" for s in records.splits])
     pick = rng.choice(train_rows, args.shap_background, replace=False)
-    background = encode_folds(
-        fold(
-            [records.sequences[i] for i in pick],
-            ids=[records.ids[i] for i in pick],
-            workers=args.workers,
-        )
+    background = read_source(
+        {records.ids[i]: records.sequences[i] for i in pick}, workers=args.workers
     ).images
 
     methods = list_backends() if args.methods == "all" else args.methods.split(",")
@@ -229,24 +241,18 @@ def main() -> None:
         if method == "shap":
             key_params["background"] = hashlib.sha256(background.tobytes()).hexdigest()[:12]
         print(f"{method}: {len(rows)} maps", flush=True)
-        maps, per_map = _maps(
-            model, model_key, method, enc.images, rows, params, key_params, args.seed
+        explanation, per_map = _explain(
+            model, model_key, method, enc, rows, params, key_params, args.seed, cache
         )
-        magnitude = project(np.abs(maps), enc.layout[rows], lengths[rows])
-        summary = summarise_regions(magnitude, [enc.structures[i] for i in rows])
-        shares = (
-            np.column_stack([summary.sums, summary.background, summary.gap])
-            / np.where(summary.total == 0, np.nan, summary.total)[:, None]
-        )
+        maps = explanation.maps[method]
+        shares = explanation.region_shares(method)
         # The same shares for a map of ones: each region's share of the canvas's pixels, the
         # share a map that looked everywhere equally would give (area control).
-        area = summarise_regions(
-            project(np.ones(maps.shape), enc.layout[rows], lengths[rows]),
-            [enc.structures[i] for i in rows],
+        pixel_shares = region_shares(
+            project(np.ones(maps.shape), explanation.layout, lengths[rows]),
+            explanation.structures,
         )
-        pixel_shares = np.column_stack([area.sums, area.background, area.gap]) / area.total[:, None]
-        signed = project(maps, enc.layout[rows], lengths[rows])
-        signed_summary = summarise_regions(signed, [enc.structures[i] for i in rows])
+        signed_summary = summarise_regions(explanation.projections[method], explanation.structures)
         scale = np.abs(maps).reshape(len(rows), -1).max(axis=1)
         normalised = maps / np.where(scale == 0, 1, scale)[:, None, None]
         result = {
@@ -255,7 +261,7 @@ def main() -> None:
             "n": {},
             "mean_maps": {},
             "normalised": normalised,
-            "maps": maps,
+            "explanation": explanation,
         }
         bar_values[method] = {}
         for group, mask in groups.items():
@@ -295,12 +301,12 @@ def main() -> None:
                 images=enc.images[rows],
                 method=f"{method} (pre-miRNA logit, normalised maps)",
             ),
-            RESULTS / f"average_{method}.png",
+            out / f"average_{method}.png",
             dpi=70,
         )
         print(f"  {per_map:.3f} s/map", flush=True)
 
-    with open(RESULTS / "regions.tsv", "w", encoding="utf-8") as handle:
+    with open(out / "regions.tsv", "w", encoding="utf-8") as handle:
         handle.write(
             "method\tn_maps\tgroup\tn\tregion\tmean_share_abs\tsem_share_abs\tmean_signed_per_nt"
             "\tmean_share_pixels\n"
@@ -316,10 +322,10 @@ def main() -> None:
             heading="Share of |saliency| per region, human test set "
             "(pre-miRNA logit; mean and s.e.m.)",
         ),
-        RESULTS / "region_bars.png",
+        out / "region_bars.png",
         dpi=70,
     )
-    _average_overview(results, methods, RESULTS / "average_maps.png")
+    _average_overview(results, methods, out / "average_maps.png")
 
     # One true positive with every backend: the most confident one in the subsample.
     tp_rows = [i for i in subsample if groups["TP"][i]]
@@ -329,15 +335,14 @@ def main() -> None:
         scores_k = {}
         for method in methods:
             position = int(np.flatnonzero(results[method]["rows"] == k)[0])
-            maps_k[method] = results[method]["maps"][position]
-            scores_k[method] = project(
-                maps_k[method][None], enc.layout[k : k + 1], lengths[k : k + 1]
-            ).scores[0]
+            explanation = results[method]["explanation"]
+            maps_k[method] = explanation.maps[method][position]
+            scores_k[method] = explanation.projections[method].scores[position]
         save_figure(
             plot_backends(
                 enc.images[k], maps_k, record_id=enc.ids[k], probability=float(probabilities[k])
             ),
-            RESULTS / "example_backends.png",
+            out / "example_backends.png",
             dpi=60,
         )
         save_figure(
@@ -348,12 +353,13 @@ def main() -> None:
                 record_id=enc.ids[k],
                 probability=float(probabilities[k]),
             ),
-            RESULTS / "example_track.png",
+            out / "example_track.png",
             dpi=80,
         )
 
     # Which colour channel carries the attribution (as Glimpse showed per channel):
-    # per-channel gradient x input, |.| summed over each hairpin's nucleotides.
+    # per-channel gradient x input, |.| summed over each hairpin's nucleotides. By hand:
+    # an Explanation holds channel-summed maps only.
     channel_rows = []
     for method in ("gradient", "gradient_x_input"):
         if method not in methods:
@@ -367,7 +373,7 @@ def main() -> None:
         for group in ("TP", "TN"):
             mean = np.nanmean(share[groups[group]], axis=0)
             channel_rows.append([method, group, int(groups[group].sum()), *mean.tolist()])
-    with open(RESULTS / "channels.tsv", "w", encoding="utf-8") as handle:
+    with open(out / "channels.tsv", "w", encoding="utf-8") as handle:
         handle.write("method\tgroup\tn\tshare_R\tshare_G\tshare_B\n")
         for row in channel_rows:
             handle.write(
@@ -409,7 +415,7 @@ def main() -> None:
             "numpy": np.__version__,
         },
     }
-    (RESULTS / "atlas.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "atlas.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary["groups"]), flush=True)
     print(f"{'method':<28}{'maps':>6}{'s/map':>8}  TP loop  TN loop  TP bg  TN bg")
     for method in methods:

@@ -157,18 +157,15 @@ def _run_predict(args: argparse.Namespace) -> int:
 def _run_train(args: argparse.Namespace) -> int:
     from mirnamap.evaluate import format_metrics
     from mirnamap.files import check_output_file
-    from mirnamap.pipeline import load_training_set, train_classifier
+    from mirnamap.pipeline import load_training_set, train_classifier, training_outputs
 
     if args.output.suffix != ".keras":
         raise CommandError(f"{args.output}: the model file must end in .keras")
     with _library_call():
-        for path, flag in (
-            (args.output, "-o"),
-            (args.metrics, "--metrics"),
-            (args.curve, "--curve"),
-        ):
-            if path is not None:
-                check_output_file(path, flag)
+        # The default report paths too: they are written after the training.
+        outputs = training_outputs(args.output, args.metrics, args.curve)
+        for path, flag in zip(outputs, ("-o", "--metrics", "--curve"), strict=True):
+            check_output_file(path, flag)
         data = load_training_set(
             dataset=args.dataset,
             positive=args.positive,

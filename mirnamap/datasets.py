@@ -9,6 +9,7 @@ occur in both classes, and the loaders return them in ``conflicts``.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,7 @@ __all__ = [
     "ImageSet",
     "Records",
     "data_dir",
+    "dinucleotide_shuffle",
     "label_conflicts",
     "load_deepmir",
     "load_deepmirgene",
@@ -358,3 +360,72 @@ def load_deepmir(name: str) -> ImageSet:
             f"unknown DeepMir set or file {name!r}; known sets: {', '.join(DEEPMIR_SETS)}"
         )
     return load_images(path, labelled=True)
+
+
+def dinucleotide_shuffle(sequence: str, rng: np.random.Generator) -> str:
+    """A random sequence with exactly the dinucleotide counts of ``sequence``.
+
+    The Altschul-Erickson shuffle, drawn uniformly among all such sequences by the
+    Euler-path method of Kandel et al. (1996): each letter's outgoing transitions form a
+    list; a random spanning arborescence towards the last letter fixes each list's last
+    transition (Wilson's loop-erased random walk on the transition graph), the rest of each
+    list is permuted, and the walk from the first letter reads the shuffled sequence. The
+    first and last letters and every dinucleotide count are kept.
+
+    Ref. Altschul & Erickson 1985, Mol. Biol. Evol. 2:526; Kandel, Matias, Unger & Winkler
+    1996, Discrete Appl. Math. 71:171.
+
+    Parameters
+    ----------
+    sequence : str
+        Any string (RNA letters, in practice).
+    rng : numpy.random.Generator
+        The source of randomness (seed it for a reproducible shuffle).
+
+    Returns
+    -------
+    str
+        A sequence of the same length, letters and dinucleotide counts.
+
+    >>> s = dinucleotide_shuffle("GGGAGGUAGUAGGUUGUAUAGUU", np.random.default_rng(0))
+    >>> sorted(s[i : i + 2] for i in range(len(s) - 1)) == sorted(
+    ...     "GGGAGGUAGUAGGUUGUAUAGUU"[i : i + 2] for i in range(22))
+    True
+    """
+    if len(sequence) < 3:
+        return sequence
+    edges: dict[str, list[str]] = defaultdict(list)
+    for a, b in itertools.pairwise(sequence):
+        edges[a].append(b)
+    last = sequence[-1]
+    # Wilson's algorithm: a uniform random arborescence of the transition graph rooted at
+    # the last letter, choosing each vertex's exit edge among its own transitions.
+    exit_edge: dict[str, str] = {}
+    in_tree = {last}
+    for start in sorted(edges):
+        vertex = start
+        path = {}
+        while vertex not in in_tree:
+            path[vertex] = edges[vertex][rng.integers(len(edges[vertex]))]
+            vertex = path[vertex]
+        vertex = start
+        while vertex not in in_tree:  # retrace the loop-erased walk into the tree
+            exit_edge[vertex] = path[vertex]
+            in_tree.add(vertex)
+            vertex = path[vertex]
+    lists: dict[str, list[str]] = {}
+    for vertex, targets in edges.items():
+        rest = list(targets)
+        if vertex in exit_edge:
+            rest.remove(exit_edge[vertex])
+        order = rng.permutation(len(rest))
+        lists[vertex] = [rest[i] for i in order] + (
+            [exit_edge[vertex]] if vertex in exit_edge else []
+        )
+    position = dict.fromkeys(lists, 0)
+    out = [sequence[0]]
+    for _ in range(len(sequence) - 1):
+        vertex = out[-1]
+        out.append(lists[vertex][position[vertex]])
+        position[vertex] += 1
+    return "".join(out)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -54,6 +54,7 @@ __all__ = [
     "encode_folds",
     "encode_one",
     "load_encoding",
+    "read_strands",
     "save_encoding",
     "save_pngs",
 ]
@@ -451,14 +452,21 @@ def encode_folds(folds: Iterable[Fold], *, strict: bool = False) -> Encoding:
 
 
 def save_encoding(encoding: Encoding, path: str | os.PathLike[str]) -> None:
-    """Write an :class:`Encoding` to a compressed ``.npz``.
+    """Write an :class:`Encoding` to a compressed ``.npz`` archive at exactly ``path``.
 
     Arrays: ``images``, ``layout``, ``columns``, ``n_columns``, ``n_cut``,
     ``n_off_canvas``, ``index``, ``ids``, ``sequences``, ``structures``, and the failed
     records as ``failed_index``, ``failed_ids``, ``failed_reasons``.
     """
+    # Through an open file: given a name, numpy would add ".npz" to one without it, and
+    # the file written would not be the one asked for.
+    with open(path, "wb") as handle:
+        _save_arrays(encoding, handle)
+
+
+def _save_arrays(encoding: Encoding, handle: BinaryIO) -> None:
     np.savez_compressed(
-        path,
+        handle,
         images=encoding.images,
         layout=encoding.layout,
         columns=encoding.columns,
@@ -543,3 +551,43 @@ def save_pngs(
         writer.writerow(["id", "file"])
         writer.writerows((i, p.name) for i, p in zip(ids, paths, strict=True))
     return paths
+
+
+def read_strands(images: Images) -> list[tuple[str, str]]:
+    """Read the nucleotides back out of images' colours: the two strands, 5' to 3'.
+
+    The inverse of the drawing as far as the image allows: the row next to the midline of
+    each half holds one bar per column, coloured by its nucleotide (:data:`COLORS`), black
+    for a gap, white where no column is drawn. The top half read from the outer end to the
+    loop gives the 5' part of the sequence in order (the 5' arm and the loop); the bottom
+    half read from the loop outwards gives the 3' part in order (the loop and the 3' arm).
+    Columns cut off the 100-px canvas are lost, so the strings may miss the outer ends.
+    This is how images drawn by another encoder (the DeepMir sets, which carry names, not
+    sequences) are matched to sequences.
+
+    Parameters
+    ----------
+    images : np.ndarray
+        ``uint8 (N, 25, 100, 3)``.
+
+    Returns
+    -------
+    list of (str, str)
+        Per image the top strand (5' -> loop) and the bottom strand (loop -> 3' end).
+
+    >>> enc = encode(["GGGAAACCC"], ["(((...)))"])
+    >>> read_strands(enc.images)
+    [('GGGAAA', 'AAACCC')]
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1:] != (HEIGHT, WIDTH, 3):
+        raise ValueError(f"images must have shape (N, {HEIGHT}, {WIDTH}, 3), got {images.shape}")
+    letters = {colour: letter for letter, colour in COLORS.items()}
+    out = []
+    for image in images:
+        top = [letters.get(tuple(int(v) for v in image[MIDLINE, x]), "") for x in range(WIDTH)]
+        bottom = [
+            letters.get(tuple(int(v) for v in image[MIDLINE + 1, x]), "") for x in range(WIDTH)
+        ]
+        out.append(("".join(reversed(top)), "".join(bottom)))
+    return out

@@ -50,7 +50,9 @@ def safe_name(record_id: str, max_bytes: int = MAX_NAME_BYTES) -> str:
     return "_" if name in ("", ".", "..") else name
 
 
-def unique_names(ids: Iterable[str], max_bytes: int = MAX_NAME_BYTES) -> list[str]:
+def unique_names(
+    ids: Iterable[str], max_bytes: int = MAX_NAME_BYTES, *, reserved: Iterable[str] = ()
+) -> list[str]:
     """One distinct safe name per id, in order: later clashes get ``~2``, ``~3``, ...
 
     Clashes are found case-insensitively (``A`` and ``a`` are one file on macOS and
@@ -62,14 +64,20 @@ def unique_names(ids: Iterable[str], max_bytes: int = MAX_NAME_BYTES) -> list[st
         N record identifiers (duplicates allowed).
     max_bytes : int, optional
         Longest name before the numbering suffix. Default is 120.
+    reserved : iterable of str, optional
+        Names already taken in the folder (its own tables, say), never given to an id.
+        Default is none.
 
     Returns
     -------
     list of str
         N distinct names.
+
+    >>> unique_names(["summary.tsv", "x"], reserved=["summary.tsv"])
+    ['summary.tsv~2', 'x']
     """
     names: list[str] = []
-    taken: set[str] = set()
+    taken: set[str] = {name.casefold() for name in reserved}
     for record_id in ids:
         base = safe_name(record_id, max_bytes)
         name, k = base, 1

@@ -218,13 +218,13 @@ def load_folds(path: str | os.PathLike[str]) -> list[Fold]:
     Every row comes back. Rows without a structure, or whose ``status`` is not ``ok``,
     come back as failed records with their reason; so does a row that
     :func:`mirnamap.structure.check_record` rejects (e.g. an ``N`` in the sequence or
-    unbalanced brackets), its ``error`` naming the file line and what is wrong. Valid
-    rows are normalised (upper-case, T -> U).
+    unbalanced brackets) or whose ``mfe`` is no number, its ``error`` naming the file
+    line and what is wrong. Valid rows are normalised (upper-case, T -> U).
 
     Parameters
     ----------
     path : str or PathLike
-        The TSV file.
+        The TSV file, plain or gzip-compressed (``.tsv.gz``).
 
     Returns
     -------
@@ -234,31 +234,37 @@ def load_folds(path: str | os.PathLike[str]) -> list[Fold]:
     Raises
     ------
     ValueError
-        If the file lacks the ``id``, ``sequence`` or ``structure`` column.
+        If the file is empty, not UTF-8 or a damaged gzip file, or lacks the ``id``,
+        ``sequence`` or ``structure`` column (the file is named).
     """
     import csv
+    import io
 
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        missing = {"id", "sequence", "structure"} - set(reader.fieldnames or ())
-        if missing:
-            raise ValueError(f"{path}: not a folds table, missing column(s) {sorted(missing)}")
-        folds = []
-        for line, row in enumerate(reader, start=2):
-            structure = (row.get("structure") or "").strip()
-            status = (row.get("status") or "ok").strip()
-            reason = (row.get("reason") or "").strip()
-            mfe = float(row["mfe"]) if (row.get("mfe") or "").strip() else math.nan
-            sequence = row["sequence"] or ""
-            if status != "ok" or not structure:
-                error = reason or f"no structure in {path} line {line}"
-                folds.append(Fold(row["id"], sequence, None, math.nan, error))
-                continue
-            try:
-                sequence, structure = check_record(sequence, structure)
-            except StructureError as error:
-                failed = Fold(row["id"], sequence, None, math.nan, f"{path} line {line}: {error}")
-                folds.append(failed)
-                continue
-            folds.append(Fold(row["id"], sequence, structure, mfe))
-    return folds
+    # A local import: datasets is no stage of the pipeline, only its reader of text files
+    # (gzip-compressed or not, with errors that name the file).
+    from mirnamap.datasets import read_text
+
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""), delimiter="\t")
+    missing = {"id", "sequence", "structure"} - set(reader.fieldnames or ())
+    if missing:
+        raise ValueError(f"{path}: not a folds table, missing column(s) {sorted(missing)}")
+    return [_fold_of_row(row, f"{path} line {line}") for line, row in enumerate(reader, start=2)]
+
+
+def _fold_of_row(row: dict[str, str | None], where: str) -> Fold:
+    """One row of a folds table as a Fold; a row that cannot be used fails with a reason."""
+    record_id, sequence = row["id"] or "", row["sequence"] or ""
+    structure = (row.get("structure") or "").strip()
+    status = (row.get("status") or "ok").strip()
+    if status != "ok" or not structure:
+        reason = (row.get("reason") or "").strip()
+        return Fold(record_id, sequence, None, math.nan, reason or f"{where}: no structure")
+    mfe_text = (row.get("mfe") or "").strip()
+    try:
+        mfe = float(mfe_text) if mfe_text else math.nan
+        sequence, structure = check_record(sequence, structure)
+    except StructureError as error:
+        return Fold(record_id, sequence, None, math.nan, f"{where}: {error}")
+    except ValueError:  # float() of a malformed number
+        return Fold(record_id, sequence, None, math.nan, f"{where}: mfe {mfe_text!r} is no number")
+    return Fold(record_id, sequence, structure, mfe)

@@ -55,6 +55,7 @@ __all__ = [
     "predict_hairpins",
     "read_source",
     "train_classifier",
+    "training_outputs",
 ]
 
 #: What ``target`` accepts by name: the class whose logit the maps explain.
@@ -646,6 +647,10 @@ class Explanation:
         return failed
 
 
+#: The tables :meth:`Explanation.save` writes beside the per-record folders.
+_EXPLAIN_TABLES = ("saliency.tsv", "summary.tsv", "failed.tsv", "pictures.tsv")
+
+
 def _save_pictures(
     result: Explanation, folder: Path, svg: bool, progress: bool | None
 ) -> tuple[RecordFailure, ...]:
@@ -654,7 +659,8 @@ def _save_pictures(
 
     from tqdm.auto import tqdm
 
-    names = unique_names(result.ids)
+    # A record called "failed.tsv" must not take the place of the table of that name.
+    names = unique_names(result.ids, reserved=_EXPLAIN_TABLES)
     failed = []
     for k in tqdm(range(len(result)), desc="pictures", unit="record", disable=progress is False):
         try:
@@ -945,6 +951,27 @@ def load_training_set(
         raise InputError(str(error)) from None
 
 
+def training_outputs(
+    path: str | os.PathLike[str],
+    metrics_path: str | os.PathLike[str] | None = None,
+    curve_path: str | os.PathLike[str] | None = None,
+) -> tuple[Path, Path, Path]:
+    """The files :meth:`TrainedClassifier.save` writes: the model, the metrics JSON
+    (default ``NAME.metrics.json``) and the learning-curve PNG (default
+    ``NAME.learning_curve.png``), beside the model unless given.
+
+    >>> [p.name for p in training_outputs("out/m.keras")]
+    ['m.keras', 'm.metrics.json', 'm.learning_curve.png']
+    """
+    path = Path(path)
+    stem = path.with_suffix("")
+    return (
+        path,
+        Path(metrics_path or f"{stem}.metrics.json"),
+        Path(curve_path or f"{stem}.learning_curve.png"),
+    )
+
+
 class TrainedClassifier(NamedTuple):
     """A model trained by :func:`train_classifier`, with what a report needs.
 
@@ -988,10 +1015,7 @@ class TrainedClassifier(NamedTuple):
         from mirnamap.model import save_model
         from mirnamap.train import device_name
 
-        path = Path(path)
-        stem = path.with_suffix("")
-        metrics_path = Path(metrics_path or f"{stem}.metrics.json")
-        curve_path = Path(curve_path or f"{stem}.learning_curve.png")
+        path, metrics_path, curve_path = training_outputs(path, metrics_path, curve_path)
         for target in (path, metrics_path, curve_path):
             check_output_file(target)
         save_model(self.model, path)

@@ -7,9 +7,10 @@ each label are known), the benchmark
    trains a DeepMir classifier with :func:`mirnamap.train.train`;
 2. refuses to score explanations of a model whose test AUROC is below ``min_auroc``
    (0.95: below that, maps disagree for other reasons) and flags it in the table;
-3. explains the test positives (every test hairpin for ``additive``) with every backend,
-   projects the maps onto nucleotides (:func:`mirnamap.project.project`) and scores them
-   against the truth (:mod:`mirnamap.benchmark.metrics`), per hairpin;
+3. explains the test positives (every test hairpin for ``additive``) with every backend
+   (:func:`mirnamap.pipeline.explain_hairpins`: the maps and their projection onto
+   nucleotides) and scores them against the truth (:mod:`mirnamap.benchmark.metrics`),
+   per hairpin;
 4. runs the model-randomisation sanity check (:mod:`mirnamap.benchmark.sanity`) and the
    sequence-level deletion test (:mod:`mirnamap.benchmark.faithfulness`);
 5. reports the median and a seeded bootstrap interval of every metric per backend

@@ -46,7 +46,8 @@ class TaskResult(NamedTuple):
     deletion : dict
         backend -> :class:`~mirnamap.benchmark.faithfulness.DeletionResult`.
     seconds : dict
-        backend -> seconds spent computing the maps of the explained hairpins.
+        backend -> seconds of its :func:`~mirnamap.pipeline.explain_hairpins` call on
+        the explained hairpins (the maps, their projection and one forward pass).
     ids : tuple of str
         The explained hairpins.
     """
@@ -156,7 +157,7 @@ def run_task(
     from mirnamap.benchmark.sanity import cascading_randomization
     from mirnamap.encode import encode
     from mirnamap.model import predict_proba
-    from mirnamap.saliency import explain
+    from mirnamap.pipeline import explain_hairpins
 
     seed = config.seed
     start = time.perf_counter()
@@ -198,7 +199,8 @@ def run_task(
     rng = np.random.default_rng(seed + 1)
     pool = test_i if task == "additive" else test_i[data.labels[test_i] == 1]
     chosen = np.sort(rng.choice(pool, size=min(config.n_explain, len(pool)), replace=False))
-    x, layout = images[chosen], encoding.layout[chosen]
+    chosen_ids = [data.ids[i] for i in chosen]  # unique by construction, so exactly these
+    layout = encoding.layout[chosen]
     lengths = data.lengths[chosen]
     truth = [data.truth[i] for i in chosen]
     distractor = [data.distractor[i] for i in chosen] if config.params.distractor else None
@@ -228,23 +230,25 @@ def run_task(
     for backend in backends:
         options = config.backend_params.get(backend, {})
         start = time.perf_counter()
-        maps = explain(
-            model,
-            x,
+        explanation = explain_hairpins(
+            encoding,
             backend,
-            1,
+            model,
+            target=1,
+            ids=chosen_ids,
+            params={backend: options},
             batch_size=config.batch_size_explain,
             seed=seed,
             progress=False,
-            **options,
         )
         seconds[backend] = time.perf_counter() - start
+        maps = explanation.maps[backend]
         per_sequence[backend] = score(maps)
         if config.n_sanity:
             k = min(config.n_sanity, len(chosen))
             sanity[backend] = cascading_randomization(
                 model,
-                x[:k],
+                explanation.images[:k],
                 backend,
                 1,
                 reference=maps[:k],
@@ -253,14 +257,12 @@ def run_task(
                 **options,
             )
         if config.n_faithfulness:
-            from mirnamap.project import project
-
+            # Nucleotides ranked by the |map| on them: the magnitude projection.
             k = min(config.n_faithfulness, len(chosen))
-            scores = project(np.abs(maps[:k]), layout[:k], lengths[:k]).scores
             deletion[backend] = deletion_curves(
                 model,
                 [data.sequences[i] for i in chosen[:k]],
-                scores,
+                explanation.magnitudes[backend].scores[:k],
                 target=1,
                 steps=config.deletion_steps,
                 seed=seed,
@@ -291,7 +293,7 @@ def run_task(
         sanity,
         deletion,
         seconds,
-        tuple(data.ids[i] for i in chosen),
+        tuple(chosen_ids),
     )
 
 

@@ -1,0 +1,372 @@
+"""Ensembles of DeepMir classifiers: averaged logits, spread across members, calibration.
+
+An :class:`Ensemble` holds K networks (a single model is an ensemble of one). Its
+prediction averages the members' **logits** (the layer before softmax), reports the
+standard deviation of the members' probabilities, and a calibrated probability: the
+softmax of the averaged logits divided by a temperature fitted on held-out data
+(:func:`fit_temperature`; Guo et al. 2017, "On calibration of modern neural networks",
+arXiv:1706.04599). Saliency over an ensemble averages each member's maps and reports
+their spread (:mod:`mirnamap.pipeline`); the spread of a map across retrainings says where
+an explanation can be trusted (Rasmussen, Christensen & Jensen 2022).
+
+An ensemble is saved as one zip file: ``ensemble.json`` (format, member files, the
+temperature, a card) and one ``.keras`` file per member.
+
+>>> z = np.array([[[0.0, 2.0]], [[0.0, 4.0]]])   # 2 members, 1 image, 2 classes
+>>> combine_logits(z).round(3).tolist()
+[[0.0, 3.0]]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from mirnamap.model import (
+    DEFAULT_MODEL,
+    LOGITS,
+    check_images,
+    check_model,
+    load_model,
+    save_model,
+)
+
+if TYPE_CHECKING:
+    import keras
+
+    from mirnamap._typing import Images
+
+__all__ = [
+    "DEFAULT_ENSEMBLE",
+    "Ensemble",
+    "EnsemblePrediction",
+    "combine_logits",
+    "fit_temperature",
+    "load_default_ensemble",
+    "load_ensemble",
+    "resolve_ensemble",
+    "save_ensemble",
+    "softmax",
+    "spread",
+]
+
+#: The bundled ensemble; where it is missing, the bundled single model is used.
+DEFAULT_ENSEMBLE = Path(__file__).resolve().parent / "assets" / "deepmir_ensemble.zip"
+_FORMAT = "mirnamap-ensemble"
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Softmax over the last axis of ``logits / temperature``, computed stably (float64)."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def spread(values: np.ndarray) -> np.ndarray:
+    """Standard deviation over the first axis (members), exactly 0 where they agree.
+
+    Computed on the differences to the first member (the same value, by shift
+    invariance), so identical members give 0.0, not a rounding residue.
+
+    >>> spread(np.array([[0.1, 0.3], [0.1, 0.5]])).tolist()
+    [0.0, 0.1]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    return (values - values[:1]).std(axis=0)
+
+
+def combine_logits(member_logits: np.ndarray) -> np.ndarray:
+    """The ensemble's logits: the mean of the members' logits.
+
+    Parameters
+    ----------
+    member_logits : np.ndarray
+        ``float (K, N, C)``.
+
+    Returns
+    -------
+    np.ndarray
+        ``float64 (N, C)``.
+    """
+    member_logits = np.asarray(member_logits, dtype=np.float64)
+    if member_logits.ndim != 3 or member_logits.shape[0] < 1:
+        raise ValueError(f"member logits must have shape (K, N, C), got {member_logits.shape}")
+    return member_logits.mean(axis=0)
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature T > 0 minimising the log-loss of ``softmax(logits / T)``.
+
+    Parameters
+    ----------
+    logits : np.ndarray
+        ``float (N, C)`` held-out logits (of the ensemble: :func:`combine_logits`).
+    labels : np.ndarray
+        ``int (N,)`` true classes.
+
+    Returns
+    -------
+    float
+        T (1 = the logits are calibrated as they are; > 1 softens over-confidence).
+    """
+    from scipy.optimize import minimize_scalar
+
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels).astype(np.int64)
+    if logits.ndim != 2 or labels.shape != (logits.shape[0],) or len(labels) == 0:
+        raise ValueError(
+            f"need logits (N, C) and labels (N,), got {logits.shape} and {labels.shape}"
+        )
+    if labels.min() < 0 or labels.max() >= logits.shape[1]:
+        raise ValueError(f"labels must be class indices 0 .. {logits.shape[1] - 1}")
+
+    def loss(log_t: float) -> float:
+        z = logits / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-log_p[np.arange(len(labels)), labels].mean())
+
+    best = minimize_scalar(loss, bounds=(-5.0, 5.0), method="bounded", options={"xatol": 1e-6})
+    return float(np.exp(best.x))
+
+
+class EnsemblePrediction(NamedTuple):
+    """What an ensemble says about N images.
+
+    Attributes
+    ----------
+    probability : np.ndarray
+        ``float64 (N,)``: P(pre-miRNA), the softmax of the mean logits.
+    sd : np.ndarray
+        ``float64 (N,)``: standard deviation of the members' P(pre-miRNA) (0 for one member).
+    calibrated : np.ndarray
+        ``float64 (N,)``: the softmax of the mean logits divided by the temperature.
+    members : np.ndarray
+        ``float64 (K, N)``: each member's P(pre-miRNA).
+    logits : np.ndarray
+        ``float64 (N, C)``: the mean logits.
+    """
+
+    probability: np.ndarray
+    sd: np.ndarray
+    calibrated: np.ndarray
+    members: np.ndarray
+    logits: np.ndarray
+
+
+class Ensemble:
+    """K DeepMir classifiers used as one; the members are never modified.
+
+    Parameters
+    ----------
+    members : sequence of keras.Model
+        One or more classifiers with a ``logits`` layer (:func:`mirnamap.model.check_model`).
+    temperature : float, optional
+        Calibration temperature of the averaged logits. Default is 1.0.
+    names : sequence of str, optional
+        One name per member. Default is "member_0", "member_1", ...
+    card : dict, optional
+        What the ensemble is (data, seeds, figures), saved with it. Default is empty.
+    """
+
+    def __init__(
+        self,
+        members: Sequence[keras.Model],
+        *,
+        temperature: float = 1.0,
+        names: Sequence[str] | None = None,
+        card: dict[str, Any] | None = None,
+    ) -> None:
+        members = tuple(members)
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        for k, member in enumerate(members):
+            check_model(member, f"member {k}")
+        if not (np.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a positive number, got {temperature}")
+        names = (
+            tuple(names) if names is not None else tuple(f"member_{k}" for k in range(len(members)))
+        )
+        if len(names) != len(members) or len(set(names)) != len(names):
+            raise ValueError(f"need {len(members)} distinct member names, got {names}")
+        self.members = members
+        self.temperature = float(temperature)
+        self.names = names
+        self.card = dict(card or {})
+        self._logit_models: list[keras.Model | None] = [None] * len(members)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __repr__(self) -> str:
+        return f"Ensemble({len(self)} members, temperature={self.temperature:.3f})"
+
+    def select(self, members: Sequence[int | str]) -> Ensemble:
+        """The sub-ensemble of the given members (indices or names), same temperature."""
+        chosen = []
+        for member in members:
+            if isinstance(member, str):
+                if member not in self.names:
+                    raise ValueError(f"no member {member!r}; members: {', '.join(self.names)}")
+                member = self.names.index(member)
+            if not 0 <= int(member) < len(self):
+                raise ValueError(f"member index {member} out of range 0 .. {len(self) - 1}")
+            chosen.append(int(member))
+        if not chosen or len(set(chosen)) != len(chosen):
+            raise ValueError(f"choose one or more distinct members, got {list(members)}")
+        return Ensemble(
+            [self.members[k] for k in chosen],
+            temperature=self.temperature,
+            names=[self.names[k] for k in chosen],
+            card=self.card,
+        )
+
+    def _logits_of(self, k: int) -> keras.Model:
+        if self._logit_models[k] is None:
+            import keras
+
+            member = self.members[k]
+            self._logit_models[k] = keras.Model(member.inputs, member.get_layer(LOGITS).output)
+        return self._logit_models[k]
+
+    def member_logits(self, images: Images, *, batch_size: int = 256) -> np.ndarray:
+        """``float32 (K, N, C)``: every member's logits for every image."""
+        images = check_images(images)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        out = []
+        for k in range(len(self)):
+            model = self._logits_of(k)
+            parts = [
+                np.asarray(model(images[s : s + batch_size].astype(np.float32), training=False))
+                for s in range(0, len(images), batch_size)
+            ]
+            n_classes = int(model.output.shape[-1])
+            out.append(np.concatenate(parts) if parts else np.zeros((0, n_classes), np.float32))
+        return np.stack(out).astype(np.float32)
+
+    def predict(self, images: Images, *, batch_size: int = 256) -> EnsemblePrediction:
+        """Mean, spread and calibrated P(pre-miRNA) of N images (:class:`EnsemblePrediction`)."""
+        z = self.member_logits(images, batch_size=batch_size)
+        mean = combine_logits(z)
+        members = softmax(z)[..., 1]
+        return EnsemblePrediction(
+            probability=softmax(mean)[:, 1],
+            sd=spread(members),
+            calibrated=softmax(mean, self.temperature)[:, 1],
+            members=members,
+            logits=mean,
+        )
+
+
+def save_ensemble(ensemble: Ensemble, path: str | os.PathLike[str]) -> Path:
+    """Write an ensemble as one ``.zip``: ``ensemble.json`` and a ``.keras`` file a member."""
+    path = Path(path)
+    if path.suffix != ".zip":
+        raise ValueError(f"{path}: an ensemble file must end in '.zip'")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    files = [f"{name}.keras" for name in ensemble.names]
+    meta = {
+        "format": _FORMAT,
+        "version": 1,
+        "members": files,
+        "temperature": ensemble.temperature,
+        "card": ensemble.card,
+    }
+    with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ensemble.json", json.dumps(meta, indent=2) + "\n")
+        for member, name in zip(ensemble.members, files, strict=True):
+            save_model(member, Path(folder) / name)
+            archive.write(Path(folder) / name, name)
+    return path
+
+
+def load_ensemble(path: str | os.PathLike[str]) -> Ensemble:
+    """Read an ensemble written by :func:`save_ensemble`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is not an ensemble archive, or a member file is missing or not a
+        DeepMir model (the file and the member are named).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such ensemble file")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: not an ensemble file (not a zip archive)")
+    with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as folder:
+        names = set(archive.namelist())
+        if "ensemble.json" not in names:
+            raise ValueError(f"{path}: not an ensemble file (no ensemble.json)")
+        try:
+            meta = json.loads(archive.read("ensemble.json"))
+        except ValueError as error:
+            raise ValueError(f"{path}: ensemble.json is not valid JSON ({error})") from None
+        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+            raise ValueError(f"{path}: ensemble.json is not of format {_FORMAT!r}")
+        files = meta.get("members") or []
+        members = []
+        for name in files:
+            if name not in names:
+                raise ValueError(f"{path}: member file {name!r} is missing")
+            archive.extract(name, folder)
+            try:
+                members.append(load_model(Path(folder) / name))
+            except ValueError as error:
+                raise ValueError(f"{path}: member {name!r}: {error}") from None
+    return Ensemble(
+        members,
+        temperature=float(meta.get("temperature", 1.0)),
+        names=[Path(f).stem for f in files],
+        card=meta.get("card") or {},
+    )
+
+
+def load_default_ensemble() -> Ensemble:
+    """The bundled ensemble, or the bundled single model as an ensemble of one."""
+    if DEFAULT_ENSEMBLE.is_file():
+        return load_ensemble(DEFAULT_ENSEMBLE)
+    return Ensemble([load_model(DEFAULT_MODEL)], names=[DEFAULT_MODEL.stem])
+
+
+def resolve_ensemble(
+    model: Ensemble | keras.Model | Sequence[keras.Model] | str | os.PathLike[str] | None = None,
+    members: Sequence[int | str] | None = None,
+) -> Ensemble:
+    """The one way the classifier is chosen: an ensemble, a model, a file, or the default.
+
+    Parameters
+    ----------
+    model : Ensemble, keras.Model, sequence of keras.Model, path or None, optional
+        An ensemble, one model (an ensemble of one), several models, a ``.zip`` ensemble or
+        ``.keras`` model file, or None for the bundled one. Default is None.
+    members : sequence of int or str, optional
+        Keep only these members (indices or names). Default is None: all.
+
+    Returns
+    -------
+    Ensemble
+    """
+    if model is None:
+        ensemble = load_default_ensemble()
+    elif isinstance(model, Ensemble):
+        ensemble = model
+    elif isinstance(model, (str, os.PathLike)):
+        is_zip = Path(model).suffix == ".zip"
+        ensemble = load_ensemble(model) if is_zip else Ensemble([load_model(model)])
+    elif isinstance(model, Sequence):
+        ensemble = Ensemble(model)
+    else:
+        ensemble = Ensemble([model])
+    return ensemble if members is None else ensemble.select(members)

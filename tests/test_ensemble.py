@@ -1,0 +1,134 @@
+"""Ensembles: averaging, spread, calibration, members, files and their errors."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+
+from mirnamap.ensemble import (
+    Ensemble,
+    combine_logits,
+    fit_temperature,
+    load_ensemble,
+    resolve_ensemble,
+    save_ensemble,
+    softmax,
+)
+from mirnamap.model import build_model, predict_proba, save_model
+
+IMAGES = np.random.default_rng(0).integers(0, 256, (6, 25, 100, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def members():
+    return [build_model(filters=(4, 4, 4), dense_units=8, seed=s) for s in range(3)]
+
+
+def test_identical_members_equal_one_member_with_zero_spread(members):
+    one = Ensemble([members[0]]).predict(IMAGES)
+    three = Ensemble([members[0]] * 3, names=["a", "b", "c"]).predict(IMAGES)
+    np.testing.assert_allclose(three.probability, one.probability, rtol=1e-6)
+    np.testing.assert_array_equal(three.sd, np.zeros(len(IMAGES)))
+    np.testing.assert_allclose(one.probability, predict_proba(members[0], IMAGES), atol=1e-6)
+
+
+def test_the_mean_is_over_logits_and_the_spread_over_member_probabilities(members):
+    ensemble = Ensemble(members)
+    z = ensemble.member_logits(IMAGES)
+    assert z.shape == (3, len(IMAGES), 2)
+    prediction = ensemble.predict(IMAGES)
+    np.testing.assert_allclose(prediction.probability, softmax(z.mean(axis=0))[:, 1], rtol=1e-6)
+    members_p = np.stack([predict_proba(m, IMAGES) for m in members])
+    np.testing.assert_allclose(prediction.members, members_p, atol=1e-6)
+    np.testing.assert_allclose(prediction.sd, members_p.std(axis=0), atol=1e-6)
+    assert (prediction.sd > 0).all()
+
+
+def test_combine_logits_checks_its_shape():
+    assert combine_logits(np.ones((2, 3, 2))).shape == (3, 2)
+    with pytest.raises(ValueError, match=r"\(K, N, C\)"):
+        combine_logits(np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("true_t", [0.5, 1.0, 2.5])
+def test_a_known_temperature_is_recovered(true_t):
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, 3, (40000, 2))
+    labels = (rng.random(40000) < softmax(logits, true_t)[:, 1]).astype(int)
+    assert fit_temperature(logits, labels) == pytest.approx(true_t, rel=0.05)
+
+
+def test_temperature_scales_the_calibrated_probability(members):
+    prediction = Ensemble(members, temperature=2.0).predict(IMAGES)
+    np.testing.assert_allclose(prediction.calibrated, softmax(prediction.logits / 2.0)[:, 1])
+    with pytest.raises(ValueError, match="temperature"):
+        Ensemble(members, temperature=0.0)
+
+
+def test_members_can_be_chosen(members):
+    ensemble = Ensemble(members, names=["a", "b", "c"])
+    assert ensemble.select(["c", 0]).names == ("c", "a")
+    np.testing.assert_allclose(
+        ensemble.select([1]).predict(IMAGES).probability,
+        predict_proba(members[1], IMAGES),
+        atol=1e-6,
+    )
+    with pytest.raises(ValueError, match="no member 'z'"):
+        ensemble.select(["z"])
+    with pytest.raises(ValueError, match="out of range"):
+        ensemble.select([3])
+    with pytest.raises(ValueError, match="distinct"):
+        ensemble.select([0, 0])
+
+
+def test_save_and_load_give_the_same_predictions(members, tmp_path):
+    ensemble = Ensemble(members, temperature=1.7, card={"what": "test"})
+    path = save_ensemble(ensemble, tmp_path / "e.zip")
+    loaded = load_ensemble(path)
+    assert loaded.names == ensemble.names and loaded.temperature == 1.7
+    assert loaded.card == {"what": "test"}
+    np.testing.assert_allclose(
+        loaded.predict(IMAGES).calibrated, ensemble.predict(IMAGES).calibrated
+    )
+    assert len(resolve_ensemble(path, members=[0, 2])) == 2
+
+
+def test_the_same_seed_gives_the_same_ensemble_prediction():
+    def make():
+        return Ensemble([build_model(filters=(4, 4, 4), dense_units=8, seed=s) for s in (3, 4)])
+
+    np.testing.assert_array_equal(
+        make().predict(IMAGES).probability, make().predict(IMAGES).probability
+    )
+
+
+def test_bad_ensemble_files_are_clear_errors(members, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such ensemble file"):
+        load_ensemble(tmp_path / "none.zip")
+    (tmp_path / "text.zip").write_text("not a zip")
+    with pytest.raises(ValueError, match="not a zip archive"):
+        load_ensemble(tmp_path / "text.zip")
+    with zipfile.ZipFile(tmp_path / "nojson.zip", "w") as archive:
+        archive.writestr("x.txt", "x")
+    with pytest.raises(ValueError, match=r"no ensemble\.json"):
+        load_ensemble(tmp_path / "nojson.zip")
+    meta = {"format": "mirnamap-ensemble", "version": 1, "members": ["m0.keras", "m1.keras"]}
+    save_model(members[0], tmp_path / "m0.keras")
+    with zipfile.ZipFile(tmp_path / "missing.zip", "w") as archive:
+        archive.writestr("ensemble.json", json.dumps(meta))
+        archive.write(tmp_path / "m0.keras", "m0.keras")
+    with pytest.raises(ValueError, match=r"member file 'm1\.keras' is missing"):
+        load_ensemble(tmp_path / "missing.zip")
+    with zipfile.ZipFile(tmp_path / "broken.zip", "w") as archive:
+        archive.writestr("ensemble.json", json.dumps(meta))
+        archive.write(tmp_path / "m0.keras", "m0.keras")
+        archive.writestr("m1.keras", "garbage")
+    with pytest.raises(ValueError, match=r"member 'm1\.keras'"):
+        load_ensemble(tmp_path / "broken.zip")
+    with pytest.raises(ValueError, match="at least one member"):
+        Ensemble([])
