@@ -21,11 +21,14 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "calibration_bins",
     "confusion",
+    "expected_calibration_error",
     "format_metrics",
     "metrics",
     "save_learning_curve",
     "save_pr_curve",
+    "save_reliability_diagram",
     "save_roc_curve",
 ]
 
@@ -134,6 +137,68 @@ def format_metrics(
     'accuracy 0.5000  auroc 0.7500'
     """
     return "  ".join(f"{k} {scores[k]:.4f}" for k in keys if k in scores)
+
+
+def calibration_bins(
+    labels: Sequence[int], probabilities: Sequence[float], n_bins: int = 15
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Equal-width bins of P(pre-miRNA): per bin the count, mean probability and positive rate.
+
+    Returns
+    -------
+    counts, confidence, frequency : np.ndarray
+        ``(n_bins,)`` each; bins without records have NaN confidence and frequency.
+    """
+    y, p = _check(labels, probabilities)
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    which = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
+    counts = np.bincount(which, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confidence = np.bincount(which, weights=p, minlength=n_bins) / counts
+        frequency = np.bincount(which, weights=y, minlength=n_bins) / counts
+    return counts, confidence, frequency
+
+
+def expected_calibration_error(
+    labels: Sequence[int], probabilities: Sequence[float], n_bins: int = 15
+) -> float:
+    """ECE: the count-weighted mean |positive rate - mean probability| over equal bins.
+
+    Ref. Naeini, Cooper & Hauskrecht 2015 (AAAI); Guo et al. 2017, arXiv:1706.04599.
+
+    >>> expected_calibration_error([0, 1, 1, 0], [0.25, 0.75, 0.75, 0.25], n_bins=4)
+    0.25
+    """
+    counts, confidence, frequency = calibration_bins(labels, probabilities, n_bins)
+    used = counts > 0
+    return float(np.sum(counts[used] * np.abs(frequency[used] - confidence[used])) / counts.sum())
+
+
+def save_reliability_diagram(
+    curves: Mapping[str, tuple[Sequence[int], Sequence[float]]],
+    path: str | os.PathLike[str],
+    *,
+    n_bins: int = 15,
+    title: str = "",
+) -> Path:
+    """Reliability diagram (PNG): positive rate against mean probability per bin, ECE in
+    the legend, and the record count per bin underneath."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.0, 6.0), dpi=120)
+    ax, hist = fig.subplots(2, 1, height_ratios=(3, 1), sharex=True)
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="calibrated")
+    for name, (y, p) in _curves(curves).items():
+        counts, confidence, frequency = calibration_bins(y, p, n_bins)
+        ece = expected_calibration_error(y, p, n_bins)
+        ax.plot(confidence, frequency, marker="o", label=f"{name} (ECE {ece:.3f})")
+        centres = (np.arange(n_bins) + 0.5) / n_bins
+        hist.bar(centres, counts, width=1 / n_bins, alpha=0.5, label=name)
+    ax.set(ylabel="fraction pre-miRNA", xlim=(0, 1), ylim=(0, 1), title=title)
+    ax.legend(loc="upper left", fontsize=8)
+    hist.set(xlabel="P(pre-miRNA)", ylabel="records", yscale="log")
+    return _save(fig, path)
 
 
 def _figure(size: tuple[float, float] = (4.5, 4.5), ncols: int = 1):

@@ -1,0 +1,160 @@
+"""The evaluation step of ``train_ensemble.py``: figures, calibration, member diversity."""
+
+from __future__ import annotations
+
+import json
+from itertools import combinations
+
+import numpy as np
+from _common import RESULTS
+
+OUT = RESULTS / "ensemble"
+
+#: Per test set: the headline metric, its target (issue 12) and the published figure.
+TARGETS = {
+    "modhsa_test": ("accuracy", 0.95, "0.9517 (DeepMir, pre-trained)"),
+    "hsapseudo_test": ("auroc", 0.97, "0.97 (DeepMir, fine-tuned)"),
+    "human_test": ("auroc", 0.98, "0.979 (deepMiRGene)"),
+    "whole_test": ("auroc", None, ""),
+    "new": ("auroc", 0.984, "0.984 (deepMiRGene)"),
+    "shuffled": ("specificity", 0.95, ""),
+}
+ECE_TARGET = 0.03
+
+
+def _members(k_max: int):
+    from mirnamap.model import load_model
+
+    paths = [OUT / f"member_{k}.keras" for k in range(k_max)]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise SystemExit(f"members not trained yet: {missing} (run --step train)")
+    return [load_model(p) for p in paths]
+
+
+def _scores(labels: np.ndarray, probabilities: np.ndarray) -> dict:
+    from mirnamap.evaluate import metrics
+
+    if len(set(labels.tolist())) < 2:  # one class (the shuffles): specificity only
+        specificity = float(np.mean(probabilities < 0.5))
+        return {"n": len(labels), "specificity": specificity, "accuracy": specificity}
+    return metrics(labels, probabilities)
+
+
+def evaluate(pool, args, tests: dict, versions: dict) -> dict:
+    """Score the ensemble, its members and the earlier bundled model; write the report."""
+    from mirnamap.ensemble import (
+        DEFAULT_ENSEMBLE,
+        Ensemble,
+        combine_logits,
+        fit_temperature,
+        save_ensemble,
+        softmax,
+        spread,
+    )
+    from mirnamap.evaluate import expected_calibration_error, save_reliability_diagram
+    from mirnamap.model import DEFAULT_MODEL, load_model
+
+    members = _members(args.members)
+    ensemble = Ensemble(members)
+    old = Ensemble([load_model(DEFAULT_MODEL)])
+    calibration = pool.part == 5
+    cal_logits = combine_logits(ensemble.member_logits(pool.images[calibration]))
+    temperature = fit_temperature(cal_logits, pool.labels[calibration])
+    report: dict = {"temperature": temperature, "sets": {}, "versions": versions}
+    pooled_labels, pooled_raw, pooled_cal = [], [], []
+    diversity = []
+    for name, (images, labels) in tests.items():
+        z = ensemble.member_logits(images)
+        mean = combine_logits(z)
+        p, p_cal = softmax(mean)[:, 1], softmax(mean, temperature)[:, 1]
+        members_p = softmax(z)[..., 1]
+        old_p = old.predict(images).probability
+        row = {
+            "ensemble": _scores(labels, p),
+            "calibrated": _scores(labels, p_cal),
+            "old_bundled": _scores(labels, old_p),
+            "members": [_scores(labels, m) for m in members_p],
+            "mean_sd": float(spread(members_p).mean()),
+        }
+        report["sets"][name] = row
+        pooled_labels.append(labels)
+        pooled_raw.append(p)
+        pooled_cal.append(p_cal)
+        margins = z[..., 1] - z[..., 0]
+        for a, b in combinations(range(len(members)), 2):
+            diversity.append(
+                {
+                    "set": name,
+                    "pair": (a, b),
+                    "logit_correlation": float(np.corrcoef(margins[a], margins[b])[0, 1]),
+                    "disagreement": float(np.mean((margins[a] > 0) != (margins[b] > 0))),
+                }
+            )
+    y, raw, cal = map(np.concatenate, (pooled_labels, pooled_raw, pooled_cal))
+    report["ece"] = {
+        "uncalibrated": expected_calibration_error(y, raw),
+        "calibrated": expected_calibration_error(y, cal),
+        "n": len(y),
+    }
+    report["diversity"] = {
+        "mean_logit_correlation": float(np.mean([d["logit_correlation"] for d in diversity])),
+        "mean_disagreement": float(np.mean([d["disagreement"] for d in diversity])),
+        "pairs": diversity,
+    }
+    save_reliability_diagram(
+        {"ensemble": (y, raw), f"calibrated (T = {temperature:.2f})": (y, cal)},
+        RESULTS / "ensemble_reliability.png",
+        title="pooled held-out test sets",
+    )
+    (RESULTS / "ensemble.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / "ensemble.md").write_text(_table(report, args) + "\n")
+    print(_table(report, args), flush=True)
+    if args.bundle:
+        card = {
+            "trained_by": "experiments/train_ensemble.py --step all --bundle",
+            "members": args.members,
+            "seed": args.seed,
+            "data": json.loads((OUT / "data.json").read_text()),
+            "figures": {n: r["ensemble"] for n, r in report["sets"].items()},
+            "ece": report["ece"],
+            "versions": versions,
+        }
+        save_ensemble(Ensemble(members, temperature=temperature, card=card), DEFAULT_ENSEMBLE)
+        print(f"bundled -> {DEFAULT_ENSEMBLE}")
+    return report
+
+
+def _table(report: dict, args) -> str:
+    lines = [
+        f"# The default ensemble ({args.members} members; `experiments/train_ensemble.py`)",
+        "",
+        "| set | metric | earlier bundled model | ensemble | members (min - max) | "
+        "published | target | met |",
+        "|---|---|---:|---:|---:|---|---:|---|",
+    ]
+    for name, row in report["sets"].items():
+        metric, target, published = TARGETS[name]
+        value = row["ensemble"][metric]
+        spread = [m[metric] for m in row["members"]]
+        met = (
+            "" if target is None else ("yes" if value >= target else f"no ({value - target:+.4f})")
+        )
+        lines.append(
+            f"| {name} | {metric} | {row['old_bundled'][metric]:.4f} | {value:.4f} | "
+            f"{min(spread):.4f} - {max(spread):.4f} | {published} | "
+            f"{'' if target is None else target} | {met} |"
+        )
+    ece = report["ece"]
+    lines += [
+        "",
+        f"Expected calibration error on the pooled test sets ({ece['n']} records, 15 bins): "
+        f"{ece['uncalibrated']:.4f} uncalibrated, {ece['calibrated']:.4f} with the temperature "
+        f"T = {report['temperature']:.3f} fitted on the calibration share (target <= "
+        f"{ECE_TARGET}). Reliability diagram: `ensemble_reliability.png`.",
+        "",
+        f"Members: mean pairwise correlation of the test logit margins "
+        f"{report['diversity']['mean_logit_correlation']:.3f}, mean share of test calls on "
+        f"which two members disagree {report['diversity']['mean_disagreement']:.4f}.",
+    ]
+    return "\n".join(lines)
