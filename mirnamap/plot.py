@@ -181,6 +181,7 @@ def plot_sequence_track(
     probability: float | None = None,
     normalise: bool = True,
     cmap: str = DIVERGING,
+    sd: Mapping[str, npt.ArrayLike] | None = None,
 ) -> Figure:
     """One row per backend, one cell per nucleotide, the sequence and fold written under it.
 
@@ -197,12 +198,17 @@ def plot_sequence_track(
         can be read side by side (the colour bar then runs from -1 to 1). Default is True.
     cmap : str, optional
         Diverging colour map. Default is :data:`mirnamap.colours.DIVERGING`.
+    sd : mapping of str to array_like, optional
+        Per backend, ``float (L,)`` standard deviations of the scores across ensemble
+        members. A cell whose ``|score| < 2 sd`` (not distinguishable from 0 across the
+        members) gets a black dot. Default is None: no marks.
 
     Returns
     -------
     matplotlib.figure.Figure
         Its first axes holds one image of shape ``(n_backends, L)``: one cell per
-        nucleotide and backend.
+        nucleotide and backend; ``fig.uncertain`` is the ``bool (n_backends, L)`` matrix of
+        dotted cells.
     """
     from matplotlib.figure import Figure
 
@@ -218,6 +224,15 @@ def plot_sequence_track(
             raise ValueError(f"backend {name!r}: scores have shape {values.shape}, expected ({n},)")
         rows.append(values / symmetric_limit(values) if normalise else values)
     matrix = np.ma.masked_invalid(np.array(rows))
+    uncertain = np.zeros(matrix.shape, dtype=bool)
+    for r, name in enumerate(scores):
+        if sd is not None and name in sd:
+            spread = np.asarray(sd[name], dtype=np.float64)
+            if spread.shape != (n,):
+                raise ValueError(f"backend {name!r}: sd has shape {spread.shape}, expected ({n},)")
+            values = np.asarray(scores[name], dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                uncertain[r] = np.abs(values) < 2 * spread
     limit = 1.0 if normalise else symmetric_limit(matrix.filled(np.nan))
     width = max(6.5, 0.115 * n + 2.5)
     fig = Figure(figsize=(width, 1.5 + 0.42 * len(rows)), layout="constrained")
@@ -243,6 +258,9 @@ def plot_sequence_track(
     edges = [[(x, -0.5), (x, len(rows) - 0.5)] for x in np.arange(1, n) - 0.5]
     edges += [[(-0.5, y), (n - 0.5, y)] for y in np.arange(1, len(rows)) - 0.5]
     ax.add_collection(LineCollection(edges, colors="white", linewidths=0.4))
+    if uncertain.any():
+        rows_at, columns_at = np.nonzero(uncertain)
+        ax.scatter(columns_at, rows_at, s=4, c="black", marker="o", linewidths=0)
     size = _letters_size(n)
     for text, below in ((sequence, 3.0), (structure, 3.0 + 1.5 * size)):
         # Offsets in points keep the two text rows together whatever the figure's height.
@@ -267,7 +285,10 @@ def plot_sequence_track(
     _colorbar(fig, ax, limit, cmap, label)
     missing = int(np.isnan(matrix.filled(np.nan)[0]).sum())
     note = f"  (grey: {missing} nt with no pixel on the canvas)" if missing else ""
+    if sd is not None:
+        note += "  (dot: |mean| < 2 sd across members)"
     fig.suptitle(title(record_id, probability) + note, fontsize=10)
+    fig.uncertain = uncertain
     return fig
 
 

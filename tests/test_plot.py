@@ -56,6 +56,22 @@ def _render(fig, tmp_path, name, formats=("png",)):
     return paths
 
 
+def test_sequence_track_dots_the_scores_the_members_do_not_agree_on(hairpins, tmp_path):
+    enc, _, _ = hairpins
+    sequence, structure = enc.sequences[0], enc.structures[0]
+    n = len(sequence)
+    mean = np.linspace(-1, 1, n)
+    sd = np.full(n, 0.25)  # |mean| < 0.5 is within 2 sd of 0
+    fig = plot_sequence_track({"m": mean, "sure": mean}, sequence, structure, sd={"m": sd})
+    np.testing.assert_array_equal(fig.uncertain[0], np.abs(mean) < 0.5)
+    assert not fig.uncertain[1].any()  # no sd given for this row
+    assert len(fig.axes[0].collections[-1].get_offsets()) == int((np.abs(mean) < 0.5).sum())
+    assert "2 sd" in fig._suptitle.get_text()
+    _render(fig, tmp_path, "track_sd")
+    with pytest.raises(ValueError, match="sd has shape"):
+        plot_sequence_track({"m": mean}, sequence, structure, sd={"m": sd[:-1]})
+
+
 @pytest.mark.parametrize("k", range(len(_CASES)))
 def test_sequence_track_has_a_cell_per_nucleotide_and_backend(hairpins, tmp_path, k):
     enc, _, proj = hairpins
