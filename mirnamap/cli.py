@@ -52,6 +52,11 @@ def _integers(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected integers like 16,24,32, got {text!r}") from None
 
 
+def _member_list(names: tuple[str, ...] | None) -> list[int | str] | None:
+    """``--members``: indices where a name is a number, names otherwise."""
+    return None if names is None else [int(n) if n.isdigit() else n for n in names]
+
+
 def _report_failures(failures: Sequence[tuple[str, str]], total: int, what: str) -> None:
     """List every failed record on stderr: id and reason."""
     if not failures:
@@ -141,6 +146,7 @@ def _run_predict(args: argparse.Namespace) -> int:
         result = predict_hairpins(
             args.input,
             args.model,
+            members=_member_list(args.members),
             threshold=args.threshold,
             batch_size=args.batch_size,
             workers=args.workers,
@@ -211,6 +217,7 @@ def _run_explain(args: argparse.Namespace) -> int:
             args.model,
             target=args.target,
             ids=args.ids,
+            members=_member_list(args.members),
             batch_size=args.batch_size,
             seed=args.seed,
             workers=args.workers,
@@ -271,7 +278,8 @@ def _options(*specs: tuple) -> tuple[tuple, ...]:
 
 
 _OUT = ("-o --output", "required", None, "file to write")
-_MODEL = ("--model", Path, None, "a .keras model (default: the bundled one)")
+_MODEL = ("--model", Path, None, "a .zip ensemble or .keras model (default: the bundled one)")
+_MEMBERS = ("--members", _names, None, "ensemble members to use, by index or name (default: all)")
 _SETS = ("human", "whole", "modhsa_train", "hsapseudo_train")
 _IN = "FASTA file (or .gz), folds TSV from 'mirnamap fold', or .npz from 'mirnamap encode'"
 
@@ -327,7 +335,7 @@ COMMANDS: dict[str, tuple[str, str, tuple[tuple, ...], Callable[[argparse.Namesp
         "id, probability, predicted, status, reason (and label, with metrics printed, for a "
         "labelled .npz). Any .npz of images is read too.",
         _options(
-            ("input", Path, None, _IN), _OUT, _MODEL,
+            ("input", Path, None, _IN), _OUT, _MODEL, _MEMBERS,
             ("--threshold", float, 0.5, "call a pre-miRNA at probability >= this"),
             ("--batch-size", "positive", 256, "images per batch"),
         ),
@@ -341,7 +349,7 @@ COMMANDS: dict[str, tuple[str, str, tuple[tuple, ...], Callable[[argparse.Namesp
         _options(
             ("input", Path, None, _IN),
             ("--method", _names, "smoothgrad_guided_backprop", "backends, comma-separated; 'list'"),
-            ("--out", "required", None, "output folder"), _MODEL,
+            ("--out", "required", None, "output folder"), _MODEL, _MEMBERS,
             ("--target", tuple(TARGETS), "pre-mirna", "class whose logit is explained"),
             ("--ids", _names, None, "comma-separated record ids (default: all)"),
             ("--svg", "flag", None, "also write every picture as SVG"),

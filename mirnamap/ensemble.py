@@ -229,40 +229,60 @@ class Ensemble:
             card=self.card,
         )
 
-    def _logits_of(self, k: int) -> keras.Model:
+    def _outputs_of(self, k: int) -> keras.Model:
+        """Member k as a model with two outputs: its logits and its own softmax."""
         if self._logit_models[k] is None:
             import keras
 
             member = self.members[k]
-            self._logit_models[k] = keras.Model(member.inputs, member.get_layer(LOGITS).output)
+            outputs = [member.get_layer(LOGITS).output, member.output]
+            self._logit_models[k] = keras.Model(member.inputs, outputs)
         return self._logit_models[k]
 
-    def member_logits(self, images: Images, *, batch_size: int = 256) -> np.ndarray:
-        """``float32 (K, N, C)``: every member's logits for every image."""
+    def member_outputs(
+        self, images: Images, *, batch_size: int = 256
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every member's logits ``float32 (K, N, C)`` and P(pre-miRNA) ``float32 (K, N)``.
+
+        The probabilities are each member's own softmax output, exactly as
+        :func:`mirnamap.model.predict_proba` gives them.
+        """
         images = check_images(images)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        out = []
+        logits, probabilities = [], []
         for k in range(len(self)):
-            model = self._logits_of(k)
-            parts = [
-                np.asarray(model(images[s : s + batch_size].astype(np.float32), training=False))
-                for s in range(0, len(images), batch_size)
-            ]
-            n_classes = int(model.output.shape[-1])
-            out.append(np.concatenate(parts) if parts else np.zeros((0, n_classes), np.float32))
-        return np.stack(out).astype(np.float32)
+            model = self._outputs_of(k)
+            n_classes = int(model.outputs[0].shape[-1])
+            z = np.zeros((len(images), n_classes), np.float32)
+            p = np.zeros(len(images), np.float32)
+            for start in range(0, len(images), batch_size):
+                batch = images[start : start + batch_size].astype(np.float32)
+                out_z, out_p = model([batch], training=False)
+                z[start : start + len(batch)] = np.asarray(out_z)
+                p[start : start + len(batch)] = np.asarray(out_p)[:, 1]
+            logits.append(z)
+            probabilities.append(p)
+        return np.stack(logits), np.stack(probabilities)
+
+    def member_logits(self, images: Images, *, batch_size: int = 256) -> np.ndarray:
+        """``float32 (K, N, C)``: every member's logits for every image."""
+        return self.member_outputs(images, batch_size=batch_size)[0]
 
     def predict(self, images: Images, *, batch_size: int = 256) -> EnsemblePrediction:
-        """Mean, spread and calibrated P(pre-miRNA) of N images (:class:`EnsemblePrediction`)."""
-        z = self.member_logits(images, batch_size=batch_size)
+        """Mean, spread and calibrated P(pre-miRNA) of N images (:class:`EnsemblePrediction`).
+
+        For one member the probability is the member's own softmax output (bit for bit
+        :func:`mirnamap.model.predict_proba`); for more, the softmax of the mean logits.
+        """
+        z, members = self.member_outputs(images, batch_size=batch_size)
         mean = combine_logits(z)
-        members = softmax(z)[..., 1]
+        probability = members[0].astype(np.float64) if len(self) == 1 else softmax(mean)[:, 1]
         return EnsemblePrediction(
-            probability=softmax(mean)[:, 1],
+            probability=probability,
             sd=spread(members),
             calibrated=softmax(mean, self.temperature)[:, 1],
-            members=members,
+            members=members.astype(np.float64),
             logits=mean,
         )
 

@@ -20,6 +20,7 @@ what is wrong.
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mirnamap._typing import Images, Layout
+    from mirnamap.ensemble import Ensemble
 
 __all__ = [
     "TARGETS",
@@ -313,9 +315,6 @@ def _resolve_target(target: str | int | None) -> int | None:
 # ------------------------------------------------------------------------ predictions
 
 
-_PREDICT_COLUMNS = ("id", "probability", "predicted", "status", "reason")
-
-
 @dataclass(frozen=True, eq=False)
 class Predictions:
     """P(pre-miRNA) for every input record (NaN where a record has no image).
@@ -325,13 +324,20 @@ class Predictions:
     ids : tuple of str
         N record ids, in input order.
     probabilities : np.ndarray
-        ``float32 (N,)``: the model's P(pre-miRNA); NaN for a failed record.
+        ``float64 (N,)``: P(pre-miRNA) (of the ensemble: the softmax of the mean logits); NaN
+        for a failed record.
     failures : tuple of RecordFailure
         The records without a prediction.
     labels : np.ndarray or None
         ``int8 (N,)`` true labels of a labelled image archive, else None.
     threshold : float
         A record is called pre-miRNA at ``probability >= threshold``.
+    sd : np.ndarray or None
+        ``float64 (N,)``: standard deviation of P(pre-miRNA) across the ensemble's members
+        (None for a single model).
+    calibrated : np.ndarray or None
+        ``float64 (N,)``: the temperature-scaled P(pre-miRNA) of the ensemble (None for a
+        single model).
     """
 
     ids: tuple[str, ...]
@@ -339,6 +345,8 @@ class Predictions:
     failures: tuple[RecordFailure, ...]
     labels: np.ndarray | None
     threshold: float = 0.5
+    sd: np.ndarray | None = None
+    calibrated: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -368,19 +376,30 @@ class Predictions:
         rows = []
         for k, record_id in enumerate(self.ids):
             if k in reasons:
-                row = {"probability": "", "predicted": "", "status": "error"}
-                row["reason"] = reasons[k]
+                row = dict.fromkeys(self._columns()[1:], "")
+                row.update(status="error", reason=reasons[k])
             else:
                 p = self.probabilities[k]
-                row = {"probability": f"{p:.6f}", "predicted": str(int(p >= self.threshold))}
-                row.update(status="ok", reason="")
+                row = {"probability": f"{p:.6f}"}
+                if self.sd is not None and self.calibrated is not None:
+                    row.update(sd=f"{self.sd[k]:.6f}", calibrated=f"{self.calibrated[k]:.6f}")
+                row.update(predicted=str(int(p >= self.threshold)), status="ok", reason="")
             if self.labels is not None:
                 row["label"] = str(int(self.labels[k]))
             rows.append({"id": record_id, **row})
         return rows
 
+    def _columns(self) -> list[str]:
+        """The TSV's columns: sd and calibrated for an ensemble, label where known."""
+        columns = ["id", "probability"]
+        if self.sd is not None:
+            columns += ["sd", "calibrated"]
+        columns += ["predicted", "status", "reason"]
+        return columns + (["label"] if self.labels is not None else [])
+
     def to_frame(self) -> pd.DataFrame:
-        """One row per record: id, probability, predicted, status, reason (and label)."""
+        """One row per record: id, probability, [sd, calibrated,] predicted, status,
+        reason [and label]."""
         import pandas as pd
 
         frame = pd.DataFrame(
@@ -393,6 +412,9 @@ class Predictions:
             }
         )
         frame.loc[~self.ok, "predicted"] = pd.NA
+        if self.sd is not None:
+            frame.insert(2, "sd", self.sd)
+            frame.insert(3, "calibrated", self.calibrated)
         for f in self.failures:
             frame.loc[f.index, "reason"] = f.reason
         if self.labels is not None:
@@ -405,7 +427,7 @@ class Predictions:
 
         path = check_output_file(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        columns = list(_PREDICT_COLUMNS) + (["label"] if self.labels is not None else [])
+        columns = self._columns()
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, columns, delimiter="\t", lineterminator="\n")
             writer.writeheader()
@@ -415,8 +437,9 @@ class Predictions:
 
 def predict_hairpins(
     source: Source,
-    model: keras.Model | str | os.PathLike[str] | None = None,
+    model: Ensemble | keras.Model | str | os.PathLike[str] | None = None,
     *,
+    members: Sequence[int | str] | None = None,
     threshold: float = 0.5,
     batch_size: int = 256,
     workers: int | None = None,
@@ -427,8 +450,11 @@ def predict_hairpins(
     ----------
     source : path, Encoding, sequence of str, mapping, or np.ndarray
         Anything :func:`read_source` reads.
-    model : keras.Model, path or None, optional
-        The classifier, or a ``.keras`` file. Default is None: the bundled model.
+    model : Ensemble, keras.Model, path or None, optional
+        The classifier: an ensemble, one model, a ``.zip`` ensemble or ``.keras`` file.
+        Default is None: the bundled one (:func:`mirnamap.ensemble.resolve_ensemble`).
+    members : sequence of int or str, optional
+        Use only these members of the ensemble. Default is None: all.
     threshold : float, optional
         Call a pre-miRNA at ``probability >= threshold``. Default is 0.5.
     batch_size : int, optional
@@ -441,18 +467,30 @@ def predict_hairpins(
     Predictions
         One probability per input record (NaN with a reason for those without an image).
     """
-    from mirnamap.model import predict_proba, resolve_model
+    from mirnamap.ensemble import resolve_ensemble
 
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    model = resolve_model(model)
+    ensemble = resolve_ensemble(model, members)
     inputs = read_source(source, workers=workers)
-    probabilities = np.full(len(inputs.ids), np.nan, dtype=np.float32)
+    columns = [np.full(len(inputs.ids), np.nan) for _ in range(3)]
     if len(inputs.images):
-        probabilities[inputs.index] = predict_proba(model, inputs.images, batch_size=batch_size)
-    return Predictions(inputs.ids, probabilities, inputs.failures, inputs.labels, threshold)
+        prediction = ensemble.predict(inputs.images, batch_size=batch_size)
+        for column, values in zip(columns, prediction[:3], strict=True):
+            column[inputs.index] = values
+    probabilities, sd, calibrated = columns
+    several = len(ensemble) > 1
+    return Predictions(
+        inputs.ids,
+        probabilities,
+        inputs.failures,
+        inputs.labels,
+        threshold,
+        sd if several else None,
+        calibrated if several else None,
+    )
 
 
 # ------------------------------------------------------------------------ explanation
@@ -490,6 +528,21 @@ class Explanation:
         The explained class logit (1 = pre-miRNA, 0 = negative, None = each predicted).
     seed : int
         Seed of the stochastic backends.
+    params : dict
+        The backend options used, per method.
+    members : tuple of str
+        The ensemble's members whose maps were averaged (one for a single model).
+    probability_sd : np.ndarray
+        ``float64 (M,)``: standard deviation of P(pre-miRNA) across the members.
+    sd_maps : dict of str to np.ndarray
+        Per method the per-pixel standard deviation of the members' maps
+        ``float32 (M, 25, 100)`` (zeros for one member).
+    sd_scores : dict of str to tuple of np.ndarray
+        Per method and record the per-nucleotide standard deviation of the members'
+        scores ``float64 (L_i,)`` (NaN where no pixel; 0 for one member).
+    seconds : dict of str to float
+        Per method the time its maps took (all members, and their spread), without
+        reading the input, predicting or projecting the mean.
     """
 
     ids: tuple[str, ...]
@@ -508,6 +561,11 @@ class Explanation:
     target: int | None = 1
     seed: int = 0
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    members: tuple[str, ...] = ("model",)
+    probability_sd: np.ndarray | None = None
+    sd_maps: dict[str, np.ndarray] = field(default_factory=dict)
+    sd_scores: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -532,8 +590,9 @@ class Explanation:
 
         Columns: ``id``, ``position`` (1-based), ``nucleotide``, ``structure`` (its
         dot-bracket symbol), ``region`` (of :data:`mirnamap.project.REGIONS`),
-        ``probability`` (P(pre-miRNA) of the record), ``method`` and ``score`` (NaN for
-        a nucleotide that paints no pixel).
+        ``probability`` (P(pre-miRNA) of the record), ``method``, ``score`` (NaN for a
+        nucleotide that paints no pixel) and ``sd`` (its standard deviation across the
+        ensemble's members; 0 for a single model).
         """
         import pandas as pd
 
@@ -559,6 +618,8 @@ class Explanation:
             part = pd.DataFrame(base)
             part["method"] = method
             part["score"] = np.concatenate(scores) if scores else np.zeros(0)
+            spread = self.sd_scores.get(method, ())
+            part["sd"] = np.concatenate(spread) if spread else np.zeros(len(part))
             parts.append(part)
         frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(base)
         for column in ("id", "nucleotide", "structure", "region", "method"):
@@ -600,7 +661,8 @@ class Explanation:
     ) -> tuple[RecordFailure, ...]:
         """Write what ``mirnamap explain`` writes.
 
-        ``saliency.tsv`` (one row per nucleotide, a column per method), ``summary.tsv``
+        ``saliency.tsv`` (one row per nucleotide, a column per method, and for an ensemble
+        a ``<method>:sd`` column of the members' spread beside each), ``summary.tsv``
         (per record the region shares), ``failed.tsv`` (id, reason) and, with
         ``pictures``, a folder per record (``track.png``, ``hairpin_<m>.png``,
         ``structure_<m>.png``, ``backends.png``, ``colours.txt``) named uniquely after
@@ -629,13 +691,14 @@ class Explanation:
 
         folder = check_output_dir(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        write_tsv(
-            folder / "saliency.tsv",
-            self.ids,
-            self.sequences,
-            self.structures,
-            {m: self.projections[m].scores for m in self.methods},
-        )
+        columns = {m: self.projections[m].scores for m in self.methods}
+        if len(self.members) > 1:  # the members' spread, beside each method's column
+            columns = {
+                name: values
+                for m in self.methods
+                for name, values in ((m, columns[m]), (f"{m}:sd", self.sd_scores[m]))
+            }
+        write_tsv(folder / "saliency.tsv", self.ids, self.sequences, self.structures, columns)
         write_summary(
             folder / "summary.tsv", self.ids, self.probabilities, self.magnitudes, self.structures
         )
@@ -697,7 +760,10 @@ def _record_pictures(result: Explanation, k: int, folder: Path, svg: bool) -> No
     record_id, sequence, structure = result.ids[k], result.sequences[k], result.structures[k]
     p = float(result.probabilities[k])
     scores = {m: result.projections[m].scores[k] for m in result.methods}
-    track = plot_sequence_track(scores, sequence, structure, record_id=record_id, probability=p)
+    sd = {m: result.sd_scores[m][k] for m in result.methods} if len(result.members) > 1 else None
+    track = plot_sequence_track(
+        scores, sequence, structure, record_id=record_id, probability=p, sd=sd
+    )
     save_figure(track, folder / "track", formats=formats)
     for m in result.methods:
         label = f"{m} ({aim_label})"
@@ -744,11 +810,12 @@ def _select(inputs: Inputs, ids: Sequence[str] | None) -> tuple[np.ndarray, list
 def explain_hairpins(
     source: Source,
     methods: str | Sequence[str] = ("smoothgrad_guided_backprop",),
-    model: keras.Model | str | os.PathLike[str] | None = None,
+    model: Ensemble | keras.Model | str | os.PathLike[str] | None = None,
     target: str | int | None = "pre-mirna",
     ids: Sequence[str] | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
     *,
+    members: Sequence[int | str] | None = None,
     batch_size: int = 64,
     seed: int = 0,
     workers: int | None = None,
@@ -764,9 +831,11 @@ def explain_hairpins(
     methods : str or sequence of str, optional
         Backends of :func:`mirnamap.saliency.list_backends`. Default is
         ``("smoothgrad_guided_backprop",)``.
-    model : keras.Model, path or None, optional
-        The classifier (never modified), or a ``.keras`` file. Default is None: the
-        bundled model.
+    model : Ensemble, keras.Model, path or None, optional
+        The classifier (never modified): an ensemble, one model, a ``.zip`` ensemble or a
+        ``.keras`` file. Default is None: the bundled one. With several members each
+        backend's maps are averaged over them, and their spread is kept (``sd_maps``,
+        ``sd_scores``).
     target : {"pre-mirna", "negative", "predicted"}, 1, 0 or None, optional
         The class logit explained; "pre-mirna" makes red mean "towards pre-miRNA" for
         every record. Default is "pre-mirna".
@@ -776,6 +845,8 @@ def explain_hairpins(
     params : mapping of str to mapping, optional
         Per method, options of its backend, e.g. ``{"smoothgrad": {"n_samples": 10}}``.
         Default is None: every backend at its defaults.
+    members : sequence of int or str, optional
+        Use only these members of the ensemble. Default is None: all.
     batch_size : int, optional
         Images per saliency pass; never changes the maps. Default is 64.
     seed : int, optional
@@ -796,8 +867,8 @@ def explain_hairpins(
     ValueError
         For an unknown method, target, id or parameter (named in the message).
     """
-    from mirnamap.model import predict_proba, resolve_model
-    from mirnamap.saliency import explain, get_backend
+    from mirnamap.ensemble import resolve_ensemble
+    from mirnamap.saliency import get_backend
 
     methods = (methods,) if isinstance(methods, str) else tuple(methods)
     if not methods:
@@ -808,8 +879,11 @@ def explain_hairpins(
     stray = sorted(set(params) - set(methods))
     if stray:
         raise ValueError(f"params for method(s) not asked for: {stray}")
+    for method, options in params.items():
+        if "reduce" in options:  # nucleotide scores need one map per image, not per channel
+            raise ValueError(f"{method}: 'reduce' is not an option here (maps are channel sums)")
     target_class = _resolve_target(target)
-    model = resolve_model(model)
+    ensemble = resolve_ensemble(model, members)
     inputs = read_source(source, workers=workers)
     if inputs.encoding is None:
         raise InputError(
@@ -824,19 +898,24 @@ def explain_hairpins(
     record_ids = tuple(encoding.ids[k] for k in chosen)
     sequences = tuple(encoding.sequences[k] for k in chosen)
     lengths = np.array([len(s) for s in sequences], dtype=np.int64)
-    probabilities = predict_proba(model, images) if len(images) else np.zeros(0, np.float32)
-    maps, projections, magnitudes = {}, {}, {}
+    prediction = ensemble.predict(images) if len(images) else None
+    probabilities = prediction.probability if prediction else np.zeros(0)
+    if target_class is None and len(ensemble) > 1:  # every member explains the ensemble's call
+        target_class = (probabilities >= 0.5).astype(np.int64)
+    maps, projections, magnitudes, sd_maps, sd_scores, seconds = {}, {}, {}, {}, {}, {}
     for method in methods:
-        maps[method] = explain(
-            model,
+        start = time.perf_counter()
+        maps[method], sd_maps[method], sd_scores[method] = _ensemble_maps(
+            ensemble,
             images,
+            layout,
+            lengths,
+            record_ids,
             method,
             target_class,
-            batch_size=batch_size,
-            seed=seed,
-            progress=progress,
-            **params.get(method, {}),
+            dict(batch_size=batch_size, seed=seed, progress=progress, **params.get(method, {})),
         )
+        seconds[method] = time.perf_counter() - start
         projections[method] = project(maps[method], layout, lengths, ids=record_ids)
         magnitudes[method] = project(np.abs(maps[method]), layout, lengths, ids=record_ids)
     return Explanation(
@@ -853,10 +932,39 @@ def explain_hairpins(
         magnitudes=magnitudes,
         failures=tuple(failures),
         n_records=n_records,
-        target=target_class,
+        target=_resolve_target(target),
         seed=seed,
         params=params,
+        members=ensemble.names,
+        probability_sd=prediction.sd if prediction else np.zeros(0),
+        sd_maps=sd_maps,
+        sd_scores=sd_scores,
+        seconds=seconds,
     )
+
+
+def _ensemble_maps(
+    ensemble: Ensemble,
+    images: Images,
+    layout: Layout,
+    lengths: np.ndarray,
+    ids: tuple[str, ...],
+    method: str,
+    target: int | np.ndarray | None,
+    options: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """One method's maps averaged over the members, and their per-pixel and
+    per-nucleotide standard deviations across the members."""
+    from mirnamap.ensemble import spread
+    from mirnamap.saliency import explain
+
+    per_member = np.stack([explain(m, images, method, target, **options) for m in ensemble.members])
+    scores = [project(m, layout, lengths, ids=ids).scores for m in per_member]
+    by_record = [np.stack([s[k] for s in scores]) for k in range(len(ids))]
+    with np.errstate(invalid="ignore"):
+        sd_scores = tuple(spread(member_scores) for member_scores in by_record)
+    mean = per_member[0] if len(ensemble) == 1 else per_member.mean(axis=0, dtype=np.float32)
+    return mean, spread(per_member).astype(np.float32), sd_scores
 
 
 # --------------------------------------------------------------------------- training

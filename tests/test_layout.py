@@ -23,7 +23,7 @@ STAGES = [
     {"_typing", "structure", "files", "colours"},
     {"fold", "datasets"},
     {"encode"},
-    {"model"},
+    {"model", "ensemble"},
     {"train", "evaluate"},
     {"saliency"},
     {"project"},

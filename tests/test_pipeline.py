@@ -143,6 +143,7 @@ def test_several_methods_and_a_long_frame(sources, model):
         "probability",
         "method",
         "score",
+        "sd",
     ]
     for method in methods:
         part = frame[frame["method"] == method]
@@ -285,3 +286,67 @@ def test_demo_tsvs_are_unchanged(tmp_path):
         "explain/failed.tsv",
     ):
         assert (out / name).read_bytes() == (golden / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def two_members():
+    return [build_model(filters=(4, 4, 4), dense_units=8, seed=s) for s in (11, 12)]
+
+
+def test_an_ensemble_of_identical_members_explains_like_one_model(sources, model):
+    from mirnamap.ensemble import Ensemble
+
+    single = explain_hairpins(sources["npz"], ["gradient", "grad_cam"], model)
+    twice = explain_hairpins(
+        sources["npz"], ["gradient", "grad_cam"], Ensemble([model, model], names=["a", "b"])
+    )
+    for method in ("gradient", "grad_cam"):
+        np.testing.assert_allclose(twice.maps[method], single.maps[method], rtol=1e-6)
+        assert not twice.sd_maps[method].any()
+        assert all(not np.nansum(sd) for sd in twice.sd_scores[method])
+    np.testing.assert_allclose(twice.probabilities, single.probabilities, rtol=1e-6)
+    assert not twice.probability_sd.any()
+
+
+def test_ensemble_maps_are_the_mean_of_the_members_maps(sources, two_members, tmp_path):
+    from mirnamap.ensemble import Ensemble, spread
+    from mirnamap.saliency import explain
+
+    ensemble = Ensemble(two_members)
+    result = explain_hairpins(sources["npz"], "gradient", ensemble)
+    each = np.stack([explain(m, result.images, "gradient", 1) for m in two_members])
+    np.testing.assert_allclose(result.maps["gradient"], each.mean(axis=0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(result.sd_maps["gradient"], spread(each), rtol=1e-5, atol=1e-7)
+    assert result.members == ("member_0", "member_1")
+    frame = result.to_frame()
+    np.testing.assert_allclose(
+        frame["sd"].to_numpy(), np.concatenate(result.sd_scores["gradient"]), equal_nan=True
+    )
+    assert np.nanmax(frame["sd"]) > 0
+    result.save(tmp_path / "out", pictures=False)
+    header = (tmp_path / "out" / "saliency.tsv").read_text().split("\n", 1)[0].split("\t")
+    assert header[-2:] == ["gradient", "gradient:sd"]
+    # The predictions of the same ensemble: sd and calibrated columns; one member: neither.
+    predictions = predict_hairpins(sources["npz"], ensemble)
+    assert list(predictions.to_frame().columns[:4]) == ["id", "probability", "sd", "calibrated"]
+    predictions.save(tmp_path / "p.tsv")
+    assert (tmp_path / "p.tsv").read_text().startswith("id\tprobability\tsd\tcalibrated\t")
+    one = predict_hairpins(sources["npz"], ensemble, members=[1])
+    assert one.sd is None and "sd" not in one.to_frame()
+    np.testing.assert_array_equal(
+        one.probabilities[one.ok],
+        predict_hairpins(sources["npz"], two_members[1]).probabilities[one.ok],
+    )
+
+
+def test_the_cli_reads_ensembles_and_picks_members(sources, two_members, tmp_path):
+    from mirnamap.ensemble import Ensemble, save_ensemble
+
+    path = save_ensemble(Ensemble(two_members, names=["a", "b"]), tmp_path / "e.zip")
+    out = tmp_path / "pred.tsv"
+    assert main(["predict", str(sources["npz"]), "--model", str(path), "-o", str(out)]) == 0
+    assert out.read_text().startswith("id\tprobability\tsd\tcalibrated")
+    args = ["predict", str(sources["npz"]), "--model", str(path), "--members", "b"]
+    assert main([*args, "-o", str(out)]) == 0
+    assert out.read_text().startswith("id\tprobability\tpredicted")
+    assert main([*args[:-1], "c", "-o", str(out)]) == 2
