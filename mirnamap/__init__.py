@@ -32,7 +32,7 @@ _EXPORTS = {
     "read_source": "mirnamap.pipeline",
     "Explanation": "mirnamap.pipeline",
     "Predictions": "mirnamap.pipeline",
-    "RecordFailure": "mirnamap.pipeline",
+    "Failure": "mirnamap.encode",
     "InputError": "mirnamap.pipeline",
     "Encoding": "mirnamap.encode",
     "Fold": "mirnamap.fold",
@@ -41,10 +41,10 @@ _EXPORTS = {
 __all__ = [
     "Encoding",
     "Explanation",
+    "Failure",
     "Fold",
     "InputError",
     "Predictions",
-    "RecordFailure",
     "__version__",
     "explain_hairpins",
     "predict_hairpins",
@@ -52,13 +52,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from mirnamap.encode import Encoding
+    from mirnamap.encode import Encoding, Failure
     from mirnamap.fold import Fold
     from mirnamap.pipeline import (
         Explanation,
         InputError,
         Predictions,
-        RecordFailure,
         explain_hairpins,
         predict_hairpins,
         read_source,

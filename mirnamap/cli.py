@@ -67,7 +67,7 @@ def _report_failures(failures: Sequence[tuple[str, str]], total: int, what: str)
 
 
 def _pairs(failures: Sequence) -> list[tuple[str, str]]:
-    """(id, reason) of each :class:`~mirnamap.pipeline.RecordFailure`."""
+    """(id, reason) of each :class:`~mirnamap.encode.Failure`."""
     return [(f.id, f.reason) for f in failures]
 
 

@@ -93,7 +93,7 @@ class EncodeError(StructureError):
 
 
 class Failure(NamedTuple):
-    """A record that produced no image, and why.
+    """A record without a result, and why: the one failure type of every stage.
 
     Attributes
     ----------
@@ -103,11 +103,16 @@ class Failure(NamedTuple):
         The record's identifier.
     reason : str
         What is wrong with it, in words.
+    stage : str
+        Where it failed: ``"read"`` (a row of the input file), ``"fold"``, ``"encode"``
+        (no image could be drawn) or, in :mod:`mirnamap.pipeline`, ``"pictures"``.
+        Default is "encode".
     """
 
     index: int
     id: str
     reason: str
+    stage: str = "encode"
 
 
 class Encoding(NamedTuple):
@@ -385,7 +390,8 @@ def _encode_records(
         except EncodeError as error:
             if strict:
                 raise EncodeError(f"record {id_list[index]!r} (#{index}): {error}") from None
-            failures.append(Failure(index, id_list[index], str(error)))
+            stage = "fold" if reasons[index] is not None else "encode"
+            failures.append(Failure(index, id_list[index], str(error), stage))
             continue
         tables.append(table)
         kept.append(index)
@@ -456,7 +462,7 @@ def save_encoding(encoding: Encoding, path: str | os.PathLike[str]) -> None:
 
     Arrays: ``images``, ``layout``, ``columns``, ``n_columns``, ``n_cut``,
     ``n_off_canvas``, ``index``, ``ids``, ``sequences``, ``structures``, and the failed
-    records as ``failed_index``, ``failed_ids``, ``failed_reasons``.
+    records as ``failed_index``, ``failed_ids``, ``failed_reasons``, ``failed_stages``.
     """
     # Through an open file: given a name, numpy would add ".npz" to one without it, and
     # the file written would not be the one asked for.
@@ -480,6 +486,7 @@ def _save_arrays(encoding: Encoding, handle: BinaryIO) -> None:
         failed_index=np.array([f.index for f in encoding.failures], dtype=np.int64),
         failed_ids=np.array([f.id for f in encoding.failures], dtype=str),
         failed_reasons=np.array([f.reason for f in encoding.failures], dtype=str),
+        failed_stages=np.array([f.stage for f in encoding.failures], dtype=str),
     )
 
 
@@ -496,10 +503,17 @@ def load_encoding(path: str | os.PathLike[str]) -> Encoding:
         if missing:
             raise ValueError(f"{path}: not a mirnamap encoding, missing arrays {missing}")
         fields = {f: data[f] for f in Encoding._fields if f != "failures"}
+        reasons = [str(r) for r in data["failed_reasons"]]
+        # Archives written before stages were stored: a folding failure says so.
+        stages = (
+            [str(v) for v in data["failed_stages"]]
+            if "failed_stages" in data.files
+            else ["fold" if r.startswith("not folded") else "encode" for r in reasons]
+        )
         failures = tuple(
-            Failure(int(i), str(n), str(r))
-            for i, n, r in zip(
-                data["failed_index"], data["failed_ids"], data["failed_reasons"], strict=True
+            Failure(int(i), str(n), r, stage)
+            for i, n, r, stage in zip(
+                data["failed_index"], data["failed_ids"], reasons, stages, strict=True
             )
         )
     for name in ("ids", "sequences", "structures"):

@@ -12,7 +12,7 @@ A source is any of: a FASTA path (``.gz`` too), a folds TSV from ``mirnamap fold
 ``.npz`` from ``mirnamap encode`` (or, for predictions, any ``.npz`` of images), an
 :class:`~mirnamap.encode.Encoding`, a list of sequences, or a dict of id -> sequence.
 :func:`read_source` reads them all. Every input record comes out with a result or a
-:class:`RecordFailure` that names the stage and the reason; none is dropped. Input that
+:class:`Failure` that names the stage and the reason; none is dropped. Input that
 cannot be used at all raises :class:`InputError` (a ``ValueError``) naming the file and
 what is wrong.
 """
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from mirnamap.encode import Encoding, encode_folds, load_encoding
+from mirnamap.encode import Encoding, Failure, encode_folds, load_encoding
 from mirnamap.files import check_output_dir, check_output_file, unique_names
 from mirnamap.fold import Fold, fold, load_folds
 from mirnamap.project import Projection, project, region_shares
@@ -49,7 +49,6 @@ __all__ = [
     "InputWarning",
     "Inputs",
     "Predictions",
-    "RecordFailure",
     "TrainedClassifier",
     "TrainingSet",
     "explain_hairpins",
@@ -75,28 +74,6 @@ class InputWarning(UserWarning):
     """Input that is used, but looks wrong (duplicate ids, say)."""
 
 
-class RecordFailure(NamedTuple):
-    """An input record that has no result, and why.
-
-    Attributes
-    ----------
-    index : int
-        The record's position in the input.
-    id : str
-        The record's identifier.
-    stage : str
-        Where it failed: ``"read"`` (a row of the input file), ``"fold"``, ``"encode"``
-        (no image could be drawn) or ``"pictures"``.
-    reason : str
-        What is wrong, in words.
-    """
-
-    index: int
-    id: str
-    stage: str
-    reason: str
-
-
 class Inputs(NamedTuple):
     """Every record of a source, drawn where it could be.
 
@@ -111,7 +88,7 @@ class Inputs(NamedTuple):
     encoding : Encoding or None
         The M drawn records with sequences, structures and layout; None for an image
         archive without them (predictions only).
-    failures : tuple of RecordFailure
+    failures : tuple of Failure
         The N - M records without an image.
     labels : np.ndarray or None
         ``int8 (N,)`` true labels of a labelled image archive, else None.
@@ -123,7 +100,7 @@ class Inputs(NamedTuple):
     images: Images
     index: np.ndarray
     encoding: Encoding | None
-    failures: tuple[RecordFailure, ...]
+    failures: tuple[Failure, ...]
     labels: np.ndarray | None
     name: str
 
@@ -134,8 +111,7 @@ class Inputs(NamedTuple):
 def _from_folds(folds: list[Fold], name: str, stage_of_unfolded: str) -> Inputs:
     encoding = encode_folds(folds)
     failures = tuple(
-        RecordFailure(f.index, f.id, "encode" if folds[f.index].ok else stage_of_unfolded, f.reason)
-        for f in encoding.failures
+        f if folds[f.index].ok else f._replace(stage=stage_of_unfolded) for f in encoding.failures
     )
     return Inputs(
         tuple(f.id for f in folds),
@@ -153,13 +129,10 @@ def _from_encoding(encoding: Encoding, name: str) -> Inputs:
     ids = [""] * total
     for position, record_id in zip(encoding.index, encoding.ids, strict=True):
         ids[int(position)] = record_id
-    failures = []
     for f in encoding.failures:
         ids[f.index] = f.id
-        stage = "fold" if f.reason.startswith("not folded") else "encode"
-        failures.append(RecordFailure(f.index, f.id, stage, f.reason))
     return Inputs(
-        tuple(ids), encoding.images, encoding.index, encoding, tuple(failures), None, name
+        tuple(ids), encoding.images, encoding.index, encoding, encoding.failures, None, name
     )
 
 
@@ -237,7 +210,7 @@ def read_source(source: Source, *, workers: int | None = None) -> Inputs:
     Returns
     -------
     Inputs
-        Every record, with an image or a :class:`RecordFailure`. Duplicate ids are kept,
+        Every record, with an image or a :class:`Failure`. Duplicate ids are kept,
         with a warning.
 
     Raises
@@ -326,7 +299,7 @@ class Predictions:
     probabilities : np.ndarray
         ``float64 (N,)``: P(pre-miRNA) (of the ensemble: the softmax of the mean logits); NaN
         for a failed record.
-    failures : tuple of RecordFailure
+    failures : tuple of Failure
         The records without a prediction.
     labels : np.ndarray or None
         ``int8 (N,)`` true labels of a labelled image archive, else None.
@@ -342,7 +315,7 @@ class Predictions:
 
     ids: tuple[str, ...]
     probabilities: np.ndarray
-    failures: tuple[RecordFailure, ...]
+    failures: tuple[Failure, ...]
     labels: np.ndarray | None
     threshold: float = 0.5
     sd: np.ndarray | None = None
@@ -520,7 +493,7 @@ class Explanation:
         Per method the maps summed onto nucleotides (:func:`mirnamap.project.project`).
     magnitudes : dict of str to Projection
         Per method ``np.abs(maps)`` projected: where the saliency magnitude falls.
-    failures : tuple of RecordFailure
+    failures : tuple of Failure
         The records asked for that have no explanation, with stage and reason.
     n_records : int
         Records asked for: M + the failures.
@@ -556,7 +529,7 @@ class Explanation:
     maps: dict[str, np.ndarray]
     projections: dict[str, Projection]
     magnitudes: dict[str, Projection]
-    failures: tuple[RecordFailure, ...]
+    failures: tuple[Failure, ...]
     n_records: int
     target: int | None = 1
     seed: int = 0
@@ -649,7 +622,7 @@ class Explanation:
         """One row per record without an explanation: index, id, stage, reason."""
         import pandas as pd
 
-        return pd.DataFrame(self.failures, columns=list(RecordFailure._fields))
+        return pd.DataFrame(self.failures, columns=list(Failure._fields))
 
     def save(
         self,
@@ -658,7 +631,7 @@ class Explanation:
         pictures: bool = True,
         svg: bool = False,
         progress: bool | None = None,
-    ) -> tuple[RecordFailure, ...]:
+    ) -> tuple[Failure, ...]:
         """Write what ``mirnamap explain`` writes.
 
         ``saliency.tsv`` (one row per nucleotide, a column per method, and for an ensemble
@@ -681,7 +654,7 @@ class Explanation:
 
         Returns
         -------
-        tuple of RecordFailure
+        tuple of Failure
             The records whose pictures could not be drawn (stage ``"pictures"``); they
             are listed in ``failed.tsv`` too.
         """
@@ -716,7 +689,7 @@ _EXPLAIN_TABLES = ("saliency.tsv", "summary.tsv", "failed.tsv", "pictures.tsv")
 
 def _save_pictures(
     result: Explanation, folder: Path, svg: bool, progress: bool | None
-) -> tuple[RecordFailure, ...]:
+) -> tuple[Failure, ...]:
     """Draw every record's pictures into its own folder; failures are returned."""
     import csv
 
@@ -730,8 +703,8 @@ def _save_pictures(
             _record_pictures(result, k, folder / names[k], svg)
         except (ValueError, OSError) as error:
             failed.append(
-                RecordFailure(
-                    int(result.index[k]), result.ids[k], "pictures", f"pictures failed: {error}"
+                Failure(
+                    int(result.index[k]), result.ids[k], f"pictures failed: {error}", "pictures"
                 )
             )
     with open(folder / "pictures.tsv", "w", encoding="utf-8", newline="") as handle:
@@ -981,14 +954,14 @@ class TrainingSet(NamedTuple):
         ``int8 (N,)``.
     test : tuple of (np.ndarray, np.ndarray) or None
         The published test split's images and labels, held out of ``images``.
-    failures : tuple of RecordFailure
+    failures : tuple of Failure
         Records left out because they could not be folded or drawn.
     """
 
     images: Images
     labels: np.ndarray
     test: tuple[Images, np.ndarray] | None
-    failures: tuple[RecordFailure, ...]
+    failures: tuple[Failure, ...]
 
 
 def _encoded_records(records: Any, workers: int | None, name: str) -> tuple[Inputs, np.ndarray]:
@@ -1096,7 +1069,7 @@ class TrainedClassifier(NamedTuple):
         Images trained on and validated on.
     seed : int
         The seed of the split, the weights and the dropout.
-    skipped : tuple of RecordFailure
+    skipped : tuple of Failure
         Records of the training set left out (not folded or not drawn).
     """
 
@@ -1106,7 +1079,7 @@ class TrainedClassifier(NamedTuple):
     n_train: int
     n_validation: int
     seed: int
-    skipped: tuple[RecordFailure, ...]
+    skipped: tuple[Failure, ...]
 
     def save(
         self,
