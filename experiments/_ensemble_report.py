@@ -121,6 +121,7 @@ def evaluate(pool, args, tests: dict, versions: dict) -> dict:
             "versions": versions,
         }
         save_ensemble(Ensemble(members, temperature=temperature, card=card), DEFAULT_ENSEMBLE)
+        DEFAULT_ENSEMBLE.with_suffix(".md").write_text(_card(report, card, args))
         print(f"bundled -> {DEFAULT_ENSEMBLE}")
     return report
 
@@ -158,3 +159,55 @@ def _table(report: dict, args) -> str:
         f"which two members disagree {report['diversity']['mean_disagreement']:.4f}.",
     ]
     return "\n".join(lines)
+
+
+def _card(report: dict, card: dict, args) -> str:
+    """The bundled ensemble's card (Markdown)."""
+    data = card["data"]
+    sources = ", ".join(
+        f"{name} {v['images']} ({v['positives']} pre-miRNAs)" for name, v in data["sources"].items()
+    )
+    excluded = "\n".join(f"- {what}: {n}" for what, n in data["excluded"].items())
+    members = json.loads((OUT / "member_0.json").read_text())
+    return "\n".join(
+        [
+            "# deepmir_ensemble.zip",
+            "",
+            f"Written by `{card['trained_by']}`. {args.members} DeepMir CNNs (Cordero, "
+            "Menkovski & Allmer, bioRxiv 10.1101/840579; `mirnamap.model.build_model`), each "
+            "trained from scratch with its own seed, on four of five folds of the pool below, "
+            "stopping early on the fifth (a different fold per member). Their logits are "
+            "averaged; the calibrated probability divides the averaged logits by "
+            f"T = {report['temperature']:.3f}, fitted on a 10 % share no member saw. Load "
+            "with `mirnamap.ensemble.load_default_ensemble()`; `mirnamap predict` and "
+            "`mirnamap explain` use it by default (`--members` picks a subset).",
+            "",
+            "## Data",
+            f"{data['n_images']} images, {data['n_positives']} pre-miRNAs: {sources}. "
+            "The deepMiRGene sets are folded by ViennaRNA and drawn by mirnamap; the DeepMir "
+            "sets are the published images (RNAfold 2.1.3, the original encoder); the "
+            "shuffles are one dinucleotide-preserving shuffle of each deepMiRGene training "
+            "pre-miRNA, as hard negatives. Removed so that no test set leaks in (DeepMir "
+            "images are matched to sequences by reading both strands back out of their "
+            "colours, `mirnamap.encode.read_strands`):",
+            excluded,
+            "",
+            "## Training",
+            "Adam 1e-3 (halved after 2 flat epochs), batch 128, balanced class weights, at "
+            f"most {args.epochs} epochs, patience {args.patience}; member 0 ran "
+            f"{members['epochs_run']} epochs in {members['seconds'] / 60:.0f} min on 2 CPU "
+            f"cores ({members['train_images_per_s']} images/s).",
+            "",
+            "## Figures",
+            (RESULTS / "ensemble.md").read_text().split("\n", 2)[2],
+            "## Versions",
+            ", ".join(f"{k} {v}" for k, v in card["versions"].items()) + ".",
+            "",
+            "## Limits",
+            "Human and cross-species pre-miRNAs against pseudo-hairpins, random coding "
+            "windows and shuffles; no other kind of negative (e.g. other small-RNA loci) is "
+            "measured. The published DeepMir images use RNAfold 2.1.3 folds, mirnamap's "
+            "ViennaRNA 2.8: a hairpin may be drawn slightly differently by the two.",
+            "",
+        ]
+    )

@@ -159,12 +159,22 @@ def main() -> None:
     parser.add_argument(
         "--cache", type=Path, default=CACHE, help=f"folds and explanations (default {CACHE})"
     )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="a .keras model or .zip ensemble (default: the earlier bundled single model)",
+    )
+    parser.add_argument(
+        "--member", type=int, default=None, help="explain only this member of the ensemble"
+    )
     args = parser.parse_args()
     out, cache = args.out, args.cache
     cache.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
 
-    from mirnamap.model import DEFAULT_MODEL, load_default_model
+    from mirnamap.ensemble import resolve_ensemble
+    from mirnamap.model import DEFAULT_MODEL
     from mirnamap.pipeline import predict_hairpins, read_source
     from mirnamap.plot import (
         plot_average_maps,
@@ -181,8 +191,9 @@ def main() -> None:
     labels_by_id = dict(zip(test.ids, test.labels.tolist(), strict=True))
     labels = np.array([labels_by_id[i] for i in enc.ids])
     lengths = np.array([len(s) for s in enc.sequences])
-    model = load_default_model()
-    model_key = _fingerprint(DEFAULT_MODEL)
+    model_path = args.model or DEFAULT_MODEL
+    model = resolve_ensemble(model_path, None if args.member is None else [args.member])
+    model_key = f"{_fingerprint(model_path)}:{args.member}"
     probabilities = predict_hairpins(enc, model).probabilities[enc.index]
     predicted = (probabilities >= 0.5).astype(int)
     groups = {
@@ -392,7 +403,8 @@ def main() -> None:
         "not_drawn": [[f.id, f.reason] for f in enc.failures],
         "groups": {g: int(m.sum()) for g, m in groups.items()},
         "target": "pre-miRNA logit (class 1) for every record",
-        "model": str(DEFAULT_MODEL.relative_to(ROOT)),
+        "model": str(Path(model_path).resolve().relative_to(ROOT)),
+        "member": args.member,
         "model_sha256_12": model_key,
         "subsample": {
             "size": len(subsample),
