@@ -19,6 +19,7 @@ what is wrong.
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 import warnings
@@ -516,6 +517,11 @@ class Explanation:
     seconds : dict of str to float
         Per method the time its maps took (all members, and their spread), without
         reading the input, predicting or projecting the mean.
+    channel_maps : dict of str to np.ndarray
+        With ``explain_hairpins(..., channels=True)``, per method whose backend can keep
+        the colour channels (the gradient family, gradient x input, integrated gradients,
+        SHAP) the mean maps per channel ``float32 (M, 25, 100, 3)`` (R, G, B); their sum
+        over channels is ``maps``.
     """
 
     ids: tuple[str, ...]
@@ -539,6 +545,7 @@ class Explanation:
     sd_maps: dict[str, np.ndarray] = field(default_factory=dict)
     sd_scores: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    channel_maps: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -789,6 +796,7 @@ def explain_hairpins(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     *,
     members: Sequence[int | str] | None = None,
+    channels: bool = False,
     batch_size: int = 64,
     seed: int = 0,
     workers: int | None = None,
@@ -820,6 +828,9 @@ def explain_hairpins(
         Default is None: every backend at its defaults.
     members : sequence of int or str, optional
         Use only these members of the ensemble. Default is None: all.
+    channels : bool, optional
+        Also keep the per-channel maps (R, G, B) of the backends that can give them
+        (``channel_maps``). Default is False.
     batch_size : int, optional
         Images per saliency pass; never changes the maps. Default is 64.
     seed : int, optional
@@ -876,9 +887,10 @@ def explain_hairpins(
     if target_class is None and len(ensemble) > 1:  # every member explains the ensemble's call
         target_class = (probabilities >= 0.5).astype(np.int64)
     maps, projections, magnitudes, sd_maps, sd_scores, seconds = {}, {}, {}, {}, {}, {}
+    channel_maps = {}
     for method in methods:
         start = time.perf_counter()
-        maps[method], sd_maps[method], sd_scores[method] = _ensemble_maps(
+        maps[method], sd_maps[method], sd_scores[method], per_channel = _ensemble_maps(
             ensemble,
             images,
             layout,
@@ -887,7 +899,10 @@ def explain_hairpins(
             method,
             target_class,
             dict(batch_size=batch_size, seed=seed, progress=progress, **params.get(method, {})),
+            channels,
         )
+        if per_channel is not None:
+            channel_maps[method] = per_channel
         seconds[method] = time.perf_counter() - start
         projections[method] = project(maps[method], layout, lengths, ids=record_ids)
         magnitudes[method] = project(np.abs(maps[method]), layout, lengths, ids=record_ids)
@@ -913,6 +928,7 @@ def explain_hairpins(
         sd_maps=sd_maps,
         sd_scores=sd_scores,
         seconds=seconds,
+        channel_maps=channel_maps,
     )
 
 
@@ -925,19 +941,34 @@ def _ensemble_maps(
     method: str,
     target: int | np.ndarray | None,
     options: dict[str, Any],
-) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
-    """One method's maps averaged over the members, and their per-pixel and
-    per-nucleotide standard deviations across the members."""
+    channels: bool,
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...], np.ndarray | None]:
+    """One method's maps averaged over the members, their per-pixel and per-nucleotide
+    standard deviations across the members, and (``channels``, for a backend with a
+    ``reduce`` option) the mean per-channel maps ``(M, 25, 100, 3)``."""
     from mirnamap.ensemble import spread
-    from mirnamap.saliency import explain
+    from mirnamap.saliency import explain, get_backend
+    from mirnamap.saliency._common import reduce_channels
 
-    per_member = np.stack([explain(m, images, method, target, **options) for m in ensemble.members])
+    per_channel = None
+    if channels and "reduce" in inspect.signature(get_backend(method)).parameters:
+        per_channel = np.stack(
+            [explain(m, images, method, target, reduce=None, **options) for m in ensemble.members]
+        )
+        # The same reduction the backend applies by default: the maps are identical.
+        per_member = np.stack([reduce_channels(c, "sum") for c in per_channel])
+    else:
+        per_member = np.stack(
+            [explain(m, images, method, target, **options) for m in ensemble.members]
+        )
     scores = [project(m, layout, lengths, ids=ids).scores for m in per_member]
     by_record = [np.stack([s[k] for s in scores]) for k in range(len(ids))]
     with np.errstate(invalid="ignore"):
         sd_scores = tuple(spread(member_scores) for member_scores in by_record)
     mean = per_member[0] if len(ensemble) == 1 else per_member.mean(axis=0, dtype=np.float32)
-    return mean, spread(per_member).astype(np.float32), sd_scores
+    if per_channel is not None:
+        per_channel = per_channel[0] if len(ensemble) == 1 else per_channel.mean(axis=0)
+    return mean, spread(per_member).astype(np.float32), sd_scores, per_channel
 
 
 # --------------------------------------------------------------------------- training

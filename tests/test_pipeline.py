@@ -350,3 +350,15 @@ def test_the_cli_reads_ensembles_and_picks_members(sources, two_members, tmp_pat
     assert main([*args, "-o", str(out)]) == 0
     assert out.read_text().startswith("id\tprobability\tpredicted")
     assert main([*args[:-1], "c", "-o", str(out)]) == 2
+
+
+def test_channel_maps_sum_to_the_maps(sources, model):
+    plain = explain_hairpins(sources["npz"], ["gradient", "grad_cam"], model)
+    result = explain_hairpins(sources["npz"], ["gradient", "grad_cam"], model, channels=True)
+    assert set(result.channel_maps) == {"gradient"}  # Grad-CAM has no colour channels
+    assert result.channel_maps["gradient"].shape == (*result.maps["gradient"].shape, 3)
+    np.testing.assert_array_equal(result.maps["gradient"], plain.maps["gradient"])
+    np.testing.assert_allclose(
+        result.channel_maps["gradient"].sum(axis=-1), result.maps["gradient"], rtol=1e-5, atol=1e-6
+    )
+    assert not plain.channel_maps
