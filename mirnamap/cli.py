@@ -52,23 +52,13 @@ def _integers(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected integers like 16,24,32, got {text!r}") from None
 
 
-def _member_list(names: tuple[str, ...] | None) -> list[int | str] | None:
-    """``--members``: indices where a name is a number, names otherwise."""
-    return None if names is None else [int(n) if n.isdigit() else n for n in names]
-
-
-def _report_failures(failures: Sequence[tuple[str, str]], total: int, what: str) -> None:
-    """List every failed record on stderr: id and reason."""
+def _report_failures(failures: Sequence, total: int, what: str) -> None:
+    """List every failed record (:class:`~mirnamap.encode.Failure`) on stderr: id, reason."""
     if not failures:
         return
     print(f"{len(failures)} of {total} records could not be {what}:", file=sys.stderr)
-    for record_id, reason in failures:
-        print(f"  {record_id}\t{reason}", file=sys.stderr)
-
-
-def _pairs(failures: Sequence) -> list[tuple[str, str]]:
-    """(id, reason) of each :class:`~mirnamap.encode.Failure`."""
-    return [(f.id, f.reason) for f in failures]
+    for failure in failures:
+        print(f"  {failure.id}\t{failure.reason}", file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -91,6 +81,7 @@ def _library_call() -> Iterator[None]:
 
 def _run_fold(args: argparse.Namespace) -> int:
     from mirnamap.datasets import load_fasta
+    from mirnamap.encode import Failure
     from mirnamap.files import check_output_file
     from mirnamap.fold import fold, save_folds
 
@@ -100,7 +91,7 @@ def _run_fold(args: argparse.Namespace) -> int:
     folds = fold(records.sequences, ids=records.ids, workers=args.workers)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     save_folds(folds, args.output)
-    failed = [(f.id, f.error or "") for f in folds if not f.ok]
+    failed = [Failure(k, f.id, f.error or "", "fold") for k, f in enumerate(folds) if not f.ok]
     _report_failures(failed, len(folds), "folded")
     print(f"folded {len(folds) - len(failed)} of {len(folds)} records -> {args.output}")
     return EXIT_ALL_FAILED if len(failed) == len(folds) else 0
@@ -123,7 +114,7 @@ def _run_encode(args: argparse.Namespace) -> int:
     save_encoding(encoding, args.output)
     if args.png is not None:
         save_pngs(encoding.images, encoding.ids, args.png, scale=args.png_scale)
-    _report_failures(_pairs(inputs.failures), len(inputs.ids), "encoded")
+    _report_failures(inputs.failures, len(inputs.ids), "encoded")
     cut = int((encoding.n_cut > 0).sum())
     print(
         f"encoded {len(encoding)} of {len(inputs.ids)} records -> {args.output}"
@@ -146,13 +137,13 @@ def _run_predict(args: argparse.Namespace) -> int:
         result = predict_hairpins(
             args.input,
             args.model,
-            members=_member_list(args.members),
+            members=args.members,
             threshold=args.threshold,
             batch_size=args.batch_size,
             workers=args.workers,
         )
     result.save(args.output)
-    _report_failures(_pairs(result.failures), len(result), "predicted")
+    _report_failures(result.failures, len(result), "predicted")
     n_ok, n_positive = int(result.ok.sum()), int(np.sum(result.predicted == 1))
     print(f"predicted {n_ok} of {len(result)} records ({n_positive} pre-miRNA) -> {args.output}")
     if result.labels is not None:
@@ -180,7 +171,7 @@ def _run_train(args: argparse.Namespace) -> int:
             workers=args.workers,
         )
         total = len(data.labels) + len(data.failures)
-        _report_failures(_pairs(data.failures), total, "encoded (left out of training)")
+        _report_failures(data.failures, total, "encoded (left out of training)")
         trained = train_classifier(
             data,
             validation_fraction=args.validation_fraction,
@@ -217,14 +208,14 @@ def _run_explain(args: argparse.Namespace) -> int:
             args.model,
             target=args.target,
             ids=args.ids,
-            members=_member_list(args.members),
+            members=args.members,
             batch_size=args.batch_size,
             seed=args.seed,
             workers=args.workers,
             progress=True,
         )
     failed = result.save(args.out, pictures=not args.no_pictures, svg=args.svg)
-    _report_failures(_pairs((*result.failures, *failed)), result.n_records, "explained")
+    _report_failures((*result.failures, *failed), result.n_records, "explained")
     explained = len(result) - len(failed)
     if len(result) == 0:
         print("no record could be drawn: nothing to explain", file=sys.stderr)

@@ -210,9 +210,14 @@ class Ensemble:
         return f"Ensemble({len(self)} members, temperature={self.temperature:.3f})"
 
     def select(self, members: Sequence[int | str]) -> Ensemble:
-        """The sub-ensemble of the given members (indices or names), same temperature."""
+        """The sub-ensemble of the given members (indices or names), same temperature.
+
+        A string of digits that is not a member's name is read as an index.
+        """
         chosen = []
         for member in members:
+            if isinstance(member, str) and member not in self.names and member.isdigit():
+                member = int(member)  # an index given as text (the command line's --members)
             if isinstance(member, str):
                 if member not in self.names:
                     raise ValueError(f"no member {member!r}; members: {', '.join(self.names)}")

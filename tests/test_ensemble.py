@@ -74,6 +74,7 @@ def test_temperature_scales_the_calibrated_probability(members):
 def test_members_can_be_chosen(members):
     ensemble = Ensemble(members, names=["a", "b", "c"])
     assert ensemble.select(["c", 0]).names == ("c", "a")
+    assert ensemble.select(["2", "1"]).names == ("c", "b")  # digits: indices (--members)
     np.testing.assert_allclose(
         ensemble.select([1]).predict(IMAGES).probability,
         predict_proba(members[1], IMAGES),
