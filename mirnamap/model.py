@@ -34,7 +34,6 @@ __all__ = [
     "load_default_model",
     "load_model",
     "predict_proba",
-    "resolve_model",
     "save_model",
 ]
 
@@ -308,32 +307,6 @@ def load_default_model() -> keras.Model:
             "experiments/train_default_model.py"
         )
     return load_model(DEFAULT_MODEL)
-
-
-def resolve_model(model: keras.Model | str | os.PathLike[str] | None = None) -> keras.Model:
-    """The one way a model is chosen: the bundled one, a ``.keras`` file, or a model.
-
-    Parameters
-    ----------
-    model : keras.Model, str, PathLike or None, optional
-        A model (checked, used as is, never modified), a ``.keras`` file
-        (:func:`load_model`), or None for the bundled model (:func:`load_default_model`).
-        Default is None.
-
-    Returns
-    -------
-    keras.Model
-
-    Raises
-    ------
-    FileNotFoundError, ValueError, TypeError
-        As :func:`load_model` and :func:`check_model`, naming the file or the model.
-    """
-    if model is None:
-        return load_default_model()
-    if isinstance(model, (str, os.PathLike)):
-        return load_model(model)
-    return check_model(model)
 
 
 def check_images(images: Images, what: str = "images") -> np.ndarray:

@@ -12,7 +12,7 @@ A source is any of: a FASTA path (``.gz`` too), a folds TSV from ``mirnamap fold
 ``.npz`` from ``mirnamap encode`` (or, for predictions, any ``.npz`` of images), an
 :class:`~mirnamap.encode.Encoding`, a list of sequences, or a dict of id -> sequence.
 :func:`read_source` reads them all. Every input record comes out with a result or a
-:class:`Failure` that names the stage and the reason; none is dropped. Input that
+:class:`~mirnamap.encode.Failure` that names the stage and the reason; none is dropped. Input that
 cannot be used at all raises :class:`InputError` (a ``ValueError``) naming the file and
 what is wrong.
 """
