@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PEERS := $(VENV)/.peers
 OUT ?= out/demo
 
 $(STAMP): setup.cfg pyproject.toml
@@ -11,6 +12,12 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[cpu,test]'
 	touch $(STAMP)
+
+# The saliency peers of the agreement tests, pinned and without dependency resolution
+# (xplique 2.0.2 would downgrade TensorFlow): see benchmarks/requirements-peers.txt.
+$(PEERS): $(STAMP) benchmarks/requirements-peers.txt
+	$(BIN)/python -m pip install -q --no-deps -r benchmarks/requirements-peers.txt
+	touch $(PEERS)
 
 .PHONY: run test lint install
 install: $(STAMP)
@@ -21,9 +28,11 @@ run: $(STAMP)
 	$(BIN)/mirnamap predict $(OUT)/images.npz -o $(OUT)/predictions.tsv
 	$(BIN)/mirnamap explain $(OUT)/images.npz --method gradient,grad_cam,smoothgrad_guided_backprop \
 		--ids human_pos_9,human_pos_16,human_neg_871 --out $(OUT)/explain
-	@echo "results in $(OUT)/ (saliency pictures: $(OUT)/explain/*/*.png)"
+	$(BIN)/mirnamap explain $(OUT)/images.npz --method gradient,grad_cam,smoothgrad_guided_backprop \
+		--no-pictures --out $(OUT)/report --html $(OUT)/report.html
+	@echo "results in $(OUT)/ (saliency pictures: $(OUT)/explain/*/*.png; interactive report: $(OUT)/report.html)"
 
-test: $(STAMP)
+test: $(PEERS)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

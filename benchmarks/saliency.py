@@ -9,6 +9,20 @@ each with its own batching. Ratios, not seconds, are what to quote: the machines
 
     python benchmarks/saliency.py [--samples 50] [--batch-sizes 32 128] [--repeat 1]
     python benchmarks/saliency.py --only smoothgrad_guided_backprop --repeat 3   # headline
+    python benchmarks/saliency.py --precisions bfloat16 --require-peers         # every row
+
+The peers, pinned, are installed after the project and without dependency resolution
+(xplique 2.0.2 would otherwise downgrade TensorFlow; see the file's comments)::
+
+    pip install -e '.[cpu,test]'
+    pip install --no-deps -r benchmarks/requirements-peers.txt
+
+A peer that does not import still gets its rows, marked NOT INSTALLED (``--require-peers``
+stops instead). The rows per peer (:data:`PEER_METHODS`): tf-keras-vis 6 (gradient,
+SmoothGrad, guided backprop, SmoothGrad-guided backprop, Grad-CAM, Grad-CAM++), xplique 12
+(every backend but SHAP; SmoothGrad-guided backprop composed by hand from its parts),
+tf-explain 5 (gradient, gradient x input, SmoothGrad, integrated gradients, Grad-CAM; a
+speed peer only: it explains the softmax and returns 8-bit images), shap 1.
 """
 
 from __future__ import annotations
@@ -28,6 +42,41 @@ from mirnamap.saliency import cost_params, explain, list_backends
 
 warnings.filterwarnings("ignore")
 tf.get_logger().setLevel("ERROR")
+
+#: The methods each peer has a row for (when it imports; NOT INSTALLED rows otherwise).
+PEER_METHODS = {
+    "tf-keras-vis": (
+        "gradient",
+        "smoothgrad",
+        "guided_backprop",
+        "smoothgrad_guided_backprop",
+        "grad_cam",
+        "grad_cam_plus_plus",
+    ),
+    "xplique": (
+        "gradient",
+        "gradient_x_input",
+        "guided_backprop",
+        "deconvnet",
+        "smoothgrad",
+        "smoothgrad_squared",
+        "vargrad",
+        "integrated_gradients",
+        "grad_cam",
+        "grad_cam_plus_plus",
+        "occlusion",
+        "smoothgrad_guided_backprop",
+    ),
+    "tf-explain": (
+        "gradient",
+        "gradient_x_input",
+        "smoothgrad",
+        "integrated_gradients",
+        "grad_cam",
+    ),
+    "shap": ("shap",),
+}
+INSTALL = "pip install --no-deps -r benchmarks/requirements-peers.txt"
 
 
 def best_time(job: Callable[[], Any], repeat: int) -> float:
@@ -73,12 +122,22 @@ def model_throughput(
     return rates
 
 
-def peers(model: keras.Model, cut: keras.Model, samples: int, steps: int) -> dict[str, list]:
-    """method -> [(peer label, function images -> maps)] for the peers that import."""
+def peers(
+    model: keras.Model, cut: keras.Model, samples: int, steps: int
+) -> tuple[dict[str, list], dict[str, str]]:
+    """method -> [(peer label, function images -> maps, or None where the peer does not
+    import)], and peer -> why it did not import."""
     found: dict[str, list] = {}
+    missing: dict[str, str] = {}
 
-    def add(method: str, label: str, function: Callable[[np.ndarray], Any]) -> None:
+    def add(method: str, label: str, function: Callable[[np.ndarray], Any] | None) -> None:
         found.setdefault(method, []).append((label, function))
+
+    def absent(peer: str, error: ImportError) -> None:
+        print(f"{peer} not available: {error} (install: {INSTALL})")
+        missing[peer] = str(error)
+        for method in PEER_METHODS[peer]:
+            add(method, f"{peer} NOT INSTALLED", None)
 
     try:
         import tf_keras_vis
@@ -121,7 +180,7 @@ def peers(model: keras.Model, cut: keras.Model, samples: int, steps: int) -> dic
             lambda x: campp(score(x), x, penultimate_layer="conv3b", normalize_cam=False),
         )
     except ImportError as error:
-        print(f"tf-keras-vis not available: {error}")
+        absent("tf-keras-vis", error)
 
     try:
         import xplique
@@ -167,7 +226,7 @@ def peers(model: keras.Model, cut: keras.Model, samples: int, steps: int) -> dic
 
         add("smoothgrad_guided_backprop", f"{label} (composed by hand)", xp_sg_gbp)
     except ImportError as error:
-        print(f"xplique not available: {error}")
+        absent("xplique", error)
 
     try:
         import tf_explain
@@ -196,7 +255,7 @@ def peers(model: keras.Model, cut: keras.Model, samples: int, steps: int) -> dic
             "grad_cam", label, lambda x: GradCAM().explain((x, None), model, 1, layer_name="conv3b")
         )
     except ImportError as error:
-        print(f"tf-explain not available: {error}")
+        absent("tf-explain", error)
 
     try:
         import shap
@@ -209,8 +268,8 @@ def peers(model: keras.Model, cut: keras.Model, samples: int, steps: int) -> dic
             lambda x: engine.shap_values(x, nsamples=samples, ranked_outputs=1),
         )
     except ImportError as error:
-        print(f"shap not available: {error}")
-    return found
+        absent("shap", error)
+    return found, missing
 
 
 def main() -> None:
@@ -236,6 +295,18 @@ def main() -> None:
         help="also compare the bare passes with XLA (jit_compile=True)",
     )
     parser.add_argument("--only", nargs="*", default=None, help="backends to run")
+    parser.add_argument(
+        "--precisions",
+        nargs="*",
+        default=[],
+        choices=["bfloat16", "float16"],
+        help="also mirnamap rows in these precisions (run as asked, even where emulated)",
+    )
+    parser.add_argument(
+        "--require-peers",
+        action="store_true",
+        help=f"stop if a peer does not import (install: {INSTALL})",
+    )
     args = parser.parse_args()
 
     model = build_model(seed=0)
@@ -283,7 +354,18 @@ def main() -> None:
         print()
 
     rows: list[tuple[str, str, str, float, float]] = []
-    competitors = peers(model, cut, samples, samples)
+    competitors, missing = peers(model, cut, samples, samples)
+    if missing and args.require_peers:
+        raise SystemExit(f"peers not installed: {', '.join(missing)}; {INSTALL}")
+    # Reduced-precision copies of the model, forced past the hardware check (a CPU without
+    # bfloat16 instructions emulates it: the script says so).
+    from mirnamap.precision import precision_model, unsupported_reason
+
+    reduced = {precision: precision_model(model, precision) for precision in args.precisions}
+    for precision in reduced:
+        reason = unsupported_reason(precision)
+        if reason:
+            print(f"NOTE {reason}: its rows are emulated, their speed means nothing")
     names = args.only or list_backends()
     results: dict[str, tuple[float, float]] = {}
     for name in names:
@@ -291,7 +373,11 @@ def main() -> None:
         x = images[:n]
         options = params.get(name, {})
         explain(model, x[:2], name, target=1, batch_size=min(args.batch_sizes), **options)
+        for net in reduced.values():
+            explain(net, x[:2], name, target=1, batch_size=min(args.batch_sizes), **options)
         for _, function in competitors.get(name, []):
+            if function is None:
+                continue
             try:
                 function(np.asarray(x[:2], np.float32))  # warm-up (tracing, cloning)
             except Exception:
@@ -308,7 +394,18 @@ def main() -> None:
                     1,
                 )
                 measured.append(("mirnamap", str(batch_size), n / seconds))
+                for precision, net in reduced.items():
+                    seconds = best_time(
+                        lambda b=batch_size, x=x, name=name, options=options, net=net: explain(
+                            net, x, name, target=1, batch_size=b, progress=False, **options
+                        ),
+                        1,
+                    )
+                    measured.append((f"mirnamap {precision}", str(batch_size), n / seconds))
             for label, function in competitors.get(name, []):
+                if function is None:
+                    measured.append((label, "", float("nan")))
+                    continue
                 try:
                     seconds = best_time(lambda f=function, x=x: f(np.asarray(x, np.float32)), 1)
                     measured.append((label, "own", n / seconds))
@@ -337,11 +434,15 @@ def main() -> None:
     )
     print("|---|---|---:|---:|---:|---:|---:|")
     for name, label, batch, rate, limit in rows:
-        versus = f"{results[name][0] / rate:.1f}x" if label != "mirnamap" and rate == rate else ""
-        print(
-            f"| {name} | {label} | {batch} | {rate:.2f} | {limit:.2f} | {rate / limit:.2f} | "
-            f"{versus} |"
+        versus = (
+            f"{results[name][0] / rate:.1f}x"
+            if not label.startswith("mirnamap") and rate == rate
+            else ""
         )
+        shown = (
+            f"{rate:.2f} | {limit:.2f} | {rate / limit:.2f}" if rate == rate else f"| {limit:.2f} |"
+        )
+        print(f"| {name} | {label} | {batch} | {shown} | {versus} |")
 
     head = "smoothgrad_guided_backprop"
     if head in results:
@@ -349,12 +450,27 @@ def main() -> None:
         peer_rates = [
             rate
             for method, label, _, rate, _ in rows
-            if method == head and label != "mirnamap" and rate == rate
+            if method == head and not label.startswith("mirnamap") and rate == rate
         ]
         line = f"\n{head} ({samples} samples): {ours:.2f} maps/s = {ours / limit:.2f} of its limit"
         if peer_rates:
             line += f", {ours / max(peer_rates):.1f}x the fastest peer"
         print(line)
+        for precision in reduced:
+            rates = [
+                rate
+                for method, label, _, rate, _ in rows
+                if method == head and label == f"mirnamap {precision}"
+            ]
+            line = (
+                f"{head} in {precision}: {max(rates):.2f} maps/s = "
+                f"{max(rates) / limit:.2f} of the float32 limit"
+            )
+            if peer_rates:
+                line += f", {max(rates) / max(peer_rates):.1f}x the fastest peer"
+            print(line)
+    if missing:
+        print(f"\nNOT INSTALLED: {', '.join(missing)} (their rows are empty); {INSTALL}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from mirnamap.pipeline import TARGETS
+from mirnamap.precision import PRECISIONS
 
 __all__ = ["build_parser", "main"]
 
@@ -64,19 +65,18 @@ def _report_failures(failures: Sequence, total: int, what: str) -> None:
 @contextlib.contextmanager
 def _library_call() -> Iterator[None]:
     """Around the one library call: unusable input becomes a CommandError (exit 2, no
-    traceback) and mirnamap's warnings (duplicate ids, say) are printed plainly."""
-    from mirnamap.pipeline import InputWarning
-
+    traceback); mirnamap's own warnings (duplicate ids, a precision fall-back) are printed
+    plainly, each message once."""
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", InputWarning)
+        warnings.simplefilter("always")
         try:
             yield
         except (OSError, ValueError) as error:
             raise CommandError(str(error)) from None
         finally:
-            for warning in caught:
-                if issubclass(warning.category, InputWarning):
-                    print(f"warning: {warning.message}", file=sys.stderr)
+            ours = [str(w.message) for w in caught if w.category.__module__.startswith("mirnamap")]
+            for message in dict.fromkeys(ours):
+                print(f"warning: {message}", file=sys.stderr)
 
 
 def _run_fold(args: argparse.Namespace) -> int:
@@ -138,6 +138,7 @@ def _run_predict(args: argparse.Namespace) -> int:
             args.input,
             args.model,
             members=args.members,
+            precision=args.precision,
             threshold=args.threshold,
             batch_size=args.batch_size,
             workers=args.workers,
@@ -192,7 +193,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_explain(args: argparse.Namespace) -> int:
-    from mirnamap.files import check_output_dir
+    from mirnamap.files import check_output_dir, check_output_file
     from mirnamap.pipeline import explain_hairpins
     from mirnamap.saliency import list_backends
 
@@ -202,6 +203,8 @@ def _run_explain(args: argparse.Namespace) -> int:
         return 0
     with _library_call():
         check_output_dir(args.out, "--out")
+        if args.html is not None:
+            check_output_file(args.html, "--html")
         result = explain_hairpins(
             args.input,
             methods,
@@ -209,12 +212,16 @@ def _run_explain(args: argparse.Namespace) -> int:
             target=args.target,
             ids=args.ids,
             members=args.members,
+            precision=args.precision,
             batch_size=args.batch_size,
             seed=args.seed,
             workers=args.workers,
             progress=True,
+            channels=args.html is not None,  # the report's R, G, B view
         )
     failed = result.save(args.out, pictures=not args.no_pictures, svg=args.svg)
+    if args.html is not None:
+        print(f"report -> {result.save_html(args.html)}")
     _report_failures((*result.failures, *failed), result.n_records, "explained")
     explained = len(result) - len(failed)
     if len(result) == 0:
@@ -270,6 +277,7 @@ def _options(*specs: tuple) -> tuple[tuple, ...]:
 
 _OUT = ("-o --output", "required", None, "file to write")
 _MODEL = ("--model", Path, None, "a .zip ensemble or .keras model (default: the bundled one)")
+_PRECISION = ("--precision", PRECISIONS, "float32", "arithmetic (float32 where unsupported)")
 _MEMBERS = ("--members", _names, None, "ensemble members to use, by index or name (default: all)")
 _SETS = ("human", "whole", "modhsa_train", "hsapseudo_train")
 _IN = "FASTA file (or .gz), folds TSV from 'mirnamap fold', or .npz from 'mirnamap encode'"
@@ -326,7 +334,7 @@ COMMANDS: dict[str, tuple[str, str, tuple[tuple, ...], Callable[[argparse.Namesp
         "id, probability, predicted, status, reason (and label, with metrics printed, for a "
         "labelled .npz). Any .npz of images is read too.",
         _options(
-            ("input", Path, None, _IN), _OUT, _MODEL, _MEMBERS,
+            ("input", Path, None, _IN), _OUT, _MODEL, _MEMBERS, _PRECISION,
             ("--threshold", float, 0.5, "call a pre-miRNA at probability >= this"),
             ("--batch-size", "positive", 256, "images per batch"),
         ),
@@ -340,11 +348,12 @@ COMMANDS: dict[str, tuple[str, str, tuple[tuple, ...], Callable[[argparse.Namesp
         _options(
             ("input", Path, None, _IN),
             ("--method", _names, "smoothgrad_guided_backprop", "backends, comma-separated; 'list'"),
-            ("--out", "required", None, "output folder"), _MODEL, _MEMBERS,
+            ("--out", "required", None, "output folder"), _MODEL, _MEMBERS, _PRECISION,
             ("--target", tuple(TARGETS), "pre-mirna", "class whose logit is explained"),
             ("--ids", _names, None, "comma-separated record ids (default: all)"),
             ("--svg", "flag", None, "also write every picture as SVG"),
             ("--no-pictures", "flag", None, "write only the TSVs (fast, for thousands)"),
+            ("--html", Path, None, "also write an interactive, offline HTML report here"),
             ("--batch-size", "positive", 64, "images per saliency pass"),
             ("--seed", int, 0, "seed of the stochastic backends"),
         ),

@@ -348,17 +348,25 @@ def check_images(images: Images, what: str = "images") -> np.ndarray:
     return images
 
 
-def predict_proba(model: keras.Model, images: Images, *, batch_size: int = 256) -> np.ndarray:
+def predict_proba(
+    model: keras.Model, images: Images, *, batch_size: int = 256, precision: str = "float32"
+) -> np.ndarray:
     """P(pre-miRNA) for each image.
 
     Parameters
     ----------
     model : keras.Model
-        A DeepMir classifier (class 1 = pre-miRNA).
+        A DeepMir classifier (class 1 = pre-miRNA); never modified.
     images : np.ndarray
         ``uint8 (N, 25, 100, 3)`` encoder output, as is.
     batch_size : int, optional
         Images per forward pass; results do not depend on it. Default is 256.
+    precision : {"float32", "bfloat16", "float16"}, optional
+        Arithmetic of the forward pass: a reduced precision runs on a cached copy of the
+        model (:func:`mirnamap.precision.precision_model`; logits and softmax in float32),
+        and falls back to float32 with a warning where the hardware lacks the
+        instructions (:func:`mirnamap.precision.effective_precision`). Default is
+        "float32".
 
     Returns
     -------
@@ -368,15 +376,18 @@ def predict_proba(model: keras.Model, images: Images, *, batch_size: int = 256) 
     Raises
     ------
     ValueError
-        If ``images`` is not a batch of finite images (see :func:`check_images`), or
-        ``batch_size < 1``.
+        If ``images`` is not a batch of finite images (see :func:`check_images`),
+        ``batch_size < 1``, or the precision is unknown.
     """
+    from mirnamap.precision import effective_precision, precision_model
+
     images = check_images(images)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    net = precision_model(model, effective_precision(precision))
     out = np.empty(images.shape[0], dtype=np.float32)
     for start in range(0, images.shape[0], batch_size):
         batch = images[start : start + batch_size]
-        probabilities = model(batch.astype(np.float32), training=False)
+        probabilities = net(batch.astype(np.float32), training=False)
         out[start : start + batch.shape[0]] = np.asarray(probabilities)[:, 1]
     return out

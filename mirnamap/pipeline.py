@@ -417,6 +417,7 @@ def predict_hairpins(
     threshold: float = 0.5,
     batch_size: int = 256,
     workers: int | None = None,
+    precision: str = "float32",
 ) -> Predictions:
     """Predict P(pre-miRNA) for every record of any input.
 
@@ -435,6 +436,9 @@ def predict_hairpins(
         Images per forward pass; never changes the result. Default is 256.
     workers : int, optional
         Folding processes. Default is None: every core.
+    precision : {"float32", "bfloat16", "float16"}, optional
+        Arithmetic of the forward passes (:mod:`mirnamap.precision`); float32 with a
+        warning where the hardware lacks the instructions. Default is "float32".
 
     Returns
     -------
@@ -447,7 +451,7 @@ def predict_hairpins(
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    ensemble = resolve_ensemble(model, members)
+    ensemble = _at_precision(resolve_ensemble(model, members), precision)
     inputs = read_source(source, workers=workers)
     columns = [np.full(len(inputs.ids), np.nan) for _ in range(3)]
     if len(inputs.images):
@@ -464,6 +468,22 @@ def predict_hairpins(
         threshold,
         sd if several else None,
         calibrated if several else None,
+    )
+
+
+def _at_precision(ensemble: Ensemble, precision: str) -> Ensemble:
+    """``ensemble`` with its members running in ``precision`` (float32 where unsupported)."""
+    from mirnamap.ensemble import Ensemble
+    from mirnamap.precision import effective_precision, precision_model
+
+    ran = effective_precision(precision)
+    if ran == "float32":
+        return ensemble
+    return Ensemble(
+        [precision_model(member, ran) for member in ensemble.members],
+        temperature=ensemble.temperature,
+        names=ensemble.names,
+        card=ensemble.card,
     )
 
 
@@ -522,6 +542,9 @@ class Explanation:
         the colour channels (the gradient family, gradient x input, integrated gradients,
         SHAP) the mean maps per channel ``float32 (M, 25, 100, 3)`` (R, G, B); their sum
         over channels is ``maps``.
+    precision : str
+        The arithmetic the maps ran in ("float32", "bfloat16" or "float16"; see
+        :mod:`mirnamap.precision`); the probabilities are always float32.
     """
 
     ids: tuple[str, ...]
@@ -546,6 +569,7 @@ class Explanation:
     sd_scores: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     channel_maps: dict[str, np.ndarray] = field(default_factory=dict)
+    precision: str = "float32"
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -689,6 +713,13 @@ class Explanation:
             writer.writerows((f.id, f.reason) for f in (*self.failures, *failed))
         return failed
 
+    def save_html(self, path: str | os.PathLike[str], **options: Any) -> Path:
+        """Write the interactive, offline HTML report (:func:`mirnamap.report.save_html`,
+        which takes the ``options``: ``threshold``, ``title``, ``verdicts``, ``layout``)."""
+        from mirnamap.report import save_html
+
+        return save_html(self, path, **options)
+
 
 #: The tables :meth:`Explanation.save` writes beside the per-record folders.
 _EXPLAIN_TABLES = ("saliency.tsv", "summary.tsv", "failed.tsv", "pictures.tsv")
@@ -801,6 +832,7 @@ def explain_hairpins(
     seed: int = 0,
     workers: int | None = None,
     progress: bool | None = None,
+    precision: str = "float32",
 ) -> Explanation:
     """Fold, draw, predict and explain every record of any input, with several methods.
 
@@ -839,6 +871,10 @@ def explain_hairpins(
         Folding processes. Default is None: every core.
     progress : bool, optional
         Progress bars. Default is None: on a terminal.
+    precision : {"float32", "bfloat16", "float16"}, optional
+        Arithmetic of the saliency passes (:func:`mirnamap.saliency.explain`); float32 with
+        a warning where the hardware lacks the instructions. The one run is
+        ``Explanation.precision``. Default is "float32".
 
     Returns
     -------
@@ -852,8 +888,10 @@ def explain_hairpins(
         For an unknown method, target, id or parameter (named in the message).
     """
     from mirnamap.ensemble import resolve_ensemble
+    from mirnamap.precision import effective_precision
     from mirnamap.saliency import get_backend
 
+    precision = effective_precision(precision)  # unknown: ValueError; unsupported: float32
     methods = (methods,) if isinstance(methods, str) else tuple(methods)
     if not methods:
         raise ValueError("give at least one method")
@@ -898,7 +936,13 @@ def explain_hairpins(
             record_ids,
             method,
             target_class,
-            dict(batch_size=batch_size, seed=seed, progress=progress, **params.get(method, {})),
+            dict(
+                batch_size=batch_size,
+                seed=seed,
+                progress=progress,
+                precision=precision,
+                **params.get(method, {}),
+            ),
             channels,
         )
         if per_channel is not None:
@@ -929,6 +973,7 @@ def explain_hairpins(
         sd_scores=sd_scores,
         seconds=seconds,
         channel_maps=channel_maps,
+        precision=precision,
     )
 
 

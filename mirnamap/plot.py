@@ -50,6 +50,7 @@ __all__ = [
     "plot_sequence_track",
     "plot_structure",
     "save_figure",
+    "structure_coordinates",
     "title",
 ]
 
@@ -292,7 +293,22 @@ def plot_sequence_track(
     return fig
 
 
-def _coordinates(structure: str, layout: str) -> np.ndarray:
+def structure_coordinates(structure: str, layout: str = "naview") -> np.ndarray:
+    """ViennaRNA's drawing coordinates of a dot-bracket structure.
+
+    Parameters
+    ----------
+    structure : str
+        Dot-bracket, length L.
+    layout : {"naview", "simple"}, optional
+        ViennaRNA's layout algorithm (naview falls back to simple where it gives
+        non-finite points). Default is "naview".
+
+    Returns
+    -------
+    np.ndarray
+        ``float64 (L, 2)``: x, y per nucleotide.
+    """
     import RNA
 
     if layout == "naview":
@@ -304,7 +320,7 @@ def _coordinates(structure: str, layout: str) -> np.ndarray:
     # ViennaRNA returns one point more than the sequence length: drop the last.
     xy = np.array([(p.X, p.Y) for p in points][: len(structure)], dtype=np.float64)
     if layout == "naview" and not np.isfinite(xy).all():
-        return _coordinates(structure, "simple")
+        return structure_coordinates(structure, "simple")
     return xy
 
 
@@ -356,7 +372,7 @@ def plot_structure(
     # Check the brackets here, so that a malformed structure fails with a clear message
     # instead of whatever ViennaRNA's layout makes of it.
     partner = pair_table(structure)
-    xy = _coordinates(structure, layout)
+    xy = structure_coordinates(structure, layout)
     limit = symmetric_limit(scores) if limit is None else float(limit)
     step = np.median(np.linalg.norm(np.diff(xy, axis=0), axis=1)) if n > 1 else 1.0
     radius = 0.48 * step

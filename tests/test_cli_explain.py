@@ -204,3 +204,16 @@ def test_no_pictures_writes_only_the_tables(tmp_path, fasta, model_path):
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == ["failed.tsv", "saliency.tsv", "summary.tsv"]
     assert read_tsv(out / "saliency.tsv").ids == tuple(_GOOD)
+
+
+def test_html_report_is_written_beside_the_tsvs(tmp_path, fasta, model_path, capsys):
+    report = tmp_path / "report.html"
+    args = ["explain", str(fasta), "--model", str(model_path), "--method", "gradient"]
+    assert main([*args, "--out", str(tmp_path / "o"), "--no-pictures", "--html", str(report)]) == 0
+    text = report.read_text(encoding="utf-8")
+    assert "report-data" in text and "let7" in text
+    assert f"report -> {report}" in capsys.readouterr().out
+    (tmp_path / "file").write_text("x")
+    bad = ["--out", str(tmp_path / "p"), "--html", str(tmp_path / "file" / "r.html")]
+    assert main([*args, *bad]) == 2
+    assert not (tmp_path / "p").exists()  # refused before the work

@@ -18,16 +18,16 @@ PACKAGE = ROOT / "mirnamap"
 
 #: Each module's stage; a module may import only from stages at or before its own.
 #: Base modules (rules, names, types, colour scale) come first; presentation (plot,
-#: export) takes arrays, so the pipeline that drives it comes after it.
+#: export, report) takes arrays, so the pipeline that drives it comes after it.
 STAGES = [
     {"_typing", "structure", "files", "colours"},
     {"fold", "datasets"},
     {"encode"},
-    {"model", "ensemble"},
+    {"model", "ensemble", "precision"},
     {"train", "evaluate"},
     {"saliency"},
     {"project"},
-    {"plot", "export"},
+    {"plot", "export", "report"},
     {"pipeline"},
     {"benchmark"},
     {"cli"},

@@ -9,7 +9,9 @@ Every backend explains the target class's **logit** (never the softmax) with one
     maps = explain(model, images, "integrated_gradients", target=1, steps=64)
 
 The caller's model is never modified (modified-gradient methods run on clones). TensorFlow
-places the work on a GPU when one is present.
+places the work on a GPU when one is present. ``precision="bfloat16"`` (or "float16" on a
+GPU) runs every pass on a reduced-precision copy of the model and sums the maps in float32;
+:func:`offered_precisions` says for which backends that was validated against float32.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from mirnamap._typing import Maps
+from mirnamap.precision import PRECISIONS, PrecisionWarning
 from mirnamap.saliency import (  # noqa: F401  (importing a backend registers it)
     grad_cam,
     gradient,
@@ -34,11 +37,15 @@ from mirnamap.saliency import (  # noqa: F401  (importing a backend registers it
 )
 from mirnamap.saliency._common import (
     BATCH_SIZE,
+    VALIDATED_PRECISIONS,
     Backend,
     BackendInfo,
     as_images,
+    at_precision,
     backend_info,
     check_batch_size,
+    offered_precisions,
+    precision_backends,
     registered,
     resolve_targets,
 )
@@ -46,14 +53,19 @@ from mirnamap.saliency.smoothgrad import noise_tunnel
 
 __all__ = [
     "DEFAULT_METHOD",
+    "PRECISIONS",
+    "VALIDATED_PRECISIONS",
     "Backend",
     "BackendInfo",
+    "PrecisionWarning",
     "backend_info",
     "cost_params",
     "explain",
     "get_backend",
     "list_backends",
     "noise_tunnel",
+    "offered_precisions",
+    "precision_backends",
 ]
 
 #: The project's headline method.
@@ -146,6 +158,7 @@ def explain(
     seed: int = 0,
     progress: bool | None = None,
     chunk_size: int | None = None,
+    precision: str = "float32",
     **params: Any,
 ) -> Maps:
     """Saliency maps of ``model``'s target logit for every image.
@@ -171,6 +184,16 @@ def explain(
     chunk_size : int, optional
         Images per chunk. Default is None: ``max(batch_size, 64)`` (with SmoothGrad's 50
         samples, 3,200 passes per step of the progress bar). Never changes the result.
+    precision : {"float32", "bfloat16", "float16"}, optional
+        Arithmetic of the model's passes (:mod:`mirnamap.precision`): a reduced precision
+        runs on a cached copy of the model (the target logit stays float32) and the
+        gradients and maps are summed in float32. Where the hardware lacks the
+        instructions (bfloat16: a GPU of compute capability >= 8.0 or a CPU with
+        AVX512-BF16/AMX; float16: a GPU) it warns and runs float32; it also warns where
+        the precision is not among :func:`offered_precisions` of ``method``. The
+        precision run is logged (logger "mirnamap.saliency", level INFO). The targets
+        (``target=None``) are always the float32 model's predicted classes. Default is
+        "float32".
     **params
         Options of the backend (see its docstring, e.g. ``n_samples``, ``steps``).
 
@@ -178,17 +201,24 @@ def explain(
     -------
     numpy.ndarray of float32, shape (N, 25, 100)
         Raw signed maps, in pixel units of the input.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method or precision, or images that do not fit the model.
     """
     backend = get_backend(method)
     batch_size = check_batch_size(batch_size)
     chunk_size = max(batch_size, CHUNK_SIZE) if chunk_size is None else check_batch_size(chunk_size)
+    net, _ = at_precision(model, method, precision)
     x = as_images(model, images)
+    # The predicted class of the float32 model: a precision never changes what is explained.
     targets = resolve_targets(model, x, target, batch_size)
     starts = range(0, len(x), chunk_size)
     show = len(starts) > 1 if progress is None else bool(progress)
     parts = [
         backend(
-            model,
+            net,
             x[start : start + chunk_size],
             targets[start : start + chunk_size],
             batch_size=batch_size,

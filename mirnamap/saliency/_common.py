@@ -4,7 +4,9 @@ What is explained (the target class's logit, :func:`logits_model`), how inputs a
 are checked (:func:`as_images`, :func:`resolve_targets`), how gradients are computed in
 batches with one traced ``tf.function`` per model (:func:`input_gradients`), how ReLU
 gradients are overridden on a *clone* of the model (:func:`override_relu`), and the
-registry that maps backend names to functions (:func:`register`).
+registry that maps backend names to functions (:func:`register`), and the precision a
+backend runs in (:func:`at_precision`: one reduced-precision copy of the model serves every
+backend, and :data:`VALIDATED_PRECISIONS` says where its maps were checked against float32).
 
 The caller's model is never modified: the logit model is a new ``keras.Model`` over the
 caller's layers (calling it changes nothing), and modified-gradient models are clones whose
@@ -15,7 +17,9 @@ first explanation is explained with its new weights.
 from __future__ import annotations
 
 import inspect
+import logging
 import math
+import warnings
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple, Protocol
@@ -26,12 +30,20 @@ import numpy.typing as npt
 import tensorflow as tf
 
 from mirnamap._typing import Maps
+from mirnamap.precision import (
+    PrecisionWarning,
+    check_precision,
+    effective_precision,
+    precision_model,
+)
 
 __all__ = [
+    "VALIDATED_PRECISIONS",
     "Backend",
     "BackendInfo",
     "as_images",
     "as_targets",
+    "at_precision",
     "backend_info",
     "batches",
     "cached",
@@ -39,7 +51,9 @@ __all__ = [
     "input_gradients",
     "logits_function",
     "logits_model",
+    "offered_precisions",
     "override_relu",
+    "precision_backends",
     "reduce_channels",
     "register",
     "resolve_targets",
@@ -54,6 +68,13 @@ BATCH_SIZE = 64
 MAX_DERIVED = 4096
 #: Channel reductions a backend may apply to its per-channel map.
 REDUCTIONS = ("sum", "mean", "max_abs")
+#: Reduced precisions offered per backend: those whose maps matched float32 at a median
+#: per-map Spearman >= 0.99 on the bundled model and the human test set
+#: (``benchmarks/precision.py`` prints this table). Empty until measured: every backend is
+#: float32 only, and :func:`at_precision` warns when another precision is asked for.
+VALIDATED_PRECISIONS: dict[str, tuple[str, ...]] = {}
+
+logger = logging.getLogger("mirnamap.saliency")
 
 
 class Backend(Protocol):
@@ -205,6 +226,65 @@ def backend_info(name: str) -> BackendInfo:
         known = ", ".join(sorted(_REGISTRY))
         raise ValueError(f"unknown saliency backend {name!r}; known: {known}")
     return _REGISTRY[name][1]
+
+
+def offered_precisions(name: str) -> tuple[str, ...]:
+    """The precisions offered for backend ``name``: "float32" and the validated ones.
+
+    Examples
+    --------
+    >>> offered_precisions("gradient")[0]
+    'float32'
+    """
+    backend_info(name)  # an unknown name raises, listing the known ones
+    return ("float32", *VALIDATED_PRECISIONS.get(name, ()))
+
+
+def precision_backends(precision: str) -> list[str]:
+    """Names of the backends ``precision`` is offered for (every backend for float32).
+
+    Examples
+    --------
+    >>> "gradient" in precision_backends("float32")
+    True
+    """
+    check_precision(precision)
+    return sorted(name for name in _REGISTRY if precision in offered_precisions(name))
+
+
+def at_precision(model: keras.Model, method: str, precision: str) -> tuple[keras.Model, str]:
+    """The model that backend ``method`` runs on in ``precision``, and the precision run.
+
+    One mechanism for every backend: the backends take the model they are given, so a
+    reduced-precision copy (:func:`mirnamap.precision.precision_model`, cached per model,
+    its weights re-copied from ``model`` on every call) makes every pass of every backend
+    run in that precision; the gradients and maps come back and are summed in float32.
+    Warns (:class:`~mirnamap.precision.PrecisionWarning`) and runs float32 where the
+    hardware lacks the instructions, and warns where ``precision`` is not among
+    :func:`offered_precisions` of ``method``.
+
+    Returns
+    -------
+    keras.Model, str
+        ``model`` itself for float32, else its copy; and the precision that runs.
+
+    Raises
+    ------
+    ValueError
+        For an unknown backend or precision.
+    """
+    backend_info(method)
+    ran = effective_precision(precision)
+    if ran != "float32" and ran not in offered_precisions(method):
+        warnings.warn(
+            f"{ran} maps of {method!r} have not been validated against float32 (median "
+            "Spearman >= 0.99 on the bundled model, benchmarks/precision.py); offered: "
+            f"{', '.join(offered_precisions(method))}",
+            PrecisionWarning,
+            stacklevel=3,
+        )
+    logger.info("%s runs in %s (asked: %s)", method, ran, precision)
+    return precision_model(model, ran), ran
 
 
 # --------------------------------------------------------------------------------------
@@ -515,9 +595,10 @@ def _clone(model: keras.Model, select: Callable[[keras.layers.Layer], bool], pol
                     f"layer {layer.name!r} is a ReLU with max_value/negative_slope/threshold; "
                     "only plain ReLUs can be overridden"
                 )
-            return _PolicyReLU(policy, name=layer.name)
+            # The layer's own dtype policy: a ReLU of a reduced-precision copy stays so.
+            return _PolicyReLU(policy, name=layer.name, dtype=layer.dtype_policy)
         if isinstance(layer, keras.layers.Activation):
-            return _PolicyReLU(policy, name=layer.name)
+            return _PolicyReLU(policy, name=layer.name, dtype=layer.dtype_policy)
         new = layer.__class__.from_config(layer.get_config())
         new.activation = _make_relu(policy)
         return new
@@ -588,7 +669,7 @@ def logits_function(model: keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:
 
         @tf.function(input_signature=[_spec(model)])
         def logits(images: tf.Tensor) -> tf.Tensor:
-            return net(images, training=False)
+            return tf.cast(net(images, training=False), tf.float32)
 
         return logits
 
@@ -629,8 +710,9 @@ def _gradient_function(model: keras.Model, policy: str | None) -> Callable[..., 
                 logits = net(images, training=False)
                 # Each image's score depends on that image only (inference mode), so the
                 # gradient of the sum is the per-image gradient.
-                score = tf.gather(logits, targets, axis=1, batch_dims=1)
-            return tape.gradient(score, images)
+                score = tf.cast(tf.gather(logits, targets, axis=1, batch_dims=1), tf.float32)
+            # float32 whatever the model's precision: maps are summed in float32.
+            return tf.cast(tape.gradient(score, images), tf.float32)
 
         return gradient
 
@@ -719,8 +801,10 @@ def layer_function(
         def activations_and_gradients(images: tf.Tensor, targets: tf.Tensor) -> Any:
             with tf.GradientTape() as tape:
                 activations, logits = two(images, training=False)
-                score = tf.gather(logits, targets, axis=1, batch_dims=1)
-            return activations, tape.gradient(score, activations)
+                score = tf.cast(tf.gather(logits, targets, axis=1, batch_dims=1), tf.float32)
+            gradients = tape.gradient(score, activations)
+            # float32 whatever the model's precision: the CAM weights are summed in float32.
+            return tf.cast(activations, tf.float32), tf.cast(gradients, tf.float32)
 
         return activations_and_gradients
 
