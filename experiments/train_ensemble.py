@@ -27,7 +27,9 @@ Issue 12. One reproducible script, three steps (each resumable; ``--step all`` r
     Member k trains from scratch (seed ``seed + k``) on the four folds other than k, with
     balanced class weights, stopping early on fold k. Members are saved one by one to
     ``experiments/results/ensemble/member_k.keras`` with their history, so an interrupted
-    run resumes where it stopped.
+    run resumes where it stopped. (Once bundled, the checkpoints are removed from the
+    repository, the histories kept: the bundle holds the same networks, and ``evaluate``
+    reads them from it.)
 
 ``evaluate``
     The ensemble (logits averaged over members), each member and the earlier bundled model
