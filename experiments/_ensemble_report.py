@@ -53,7 +53,9 @@ def evaluate(pool, args, tests: dict, versions: dict) -> dict:
     from mirnamap.ensemble import (
         DEFAULT_ENSEMBLE,
         Ensemble,
+        calibrate,
         combine_logits,
+        fit_calibration,
         fit_temperature,
         save_ensemble,
         softmax,
@@ -67,14 +69,22 @@ def evaluate(pool, args, tests: dict, versions: dict) -> dict:
     old = Ensemble([load_model(DEFAULT_MODEL)])
     calibration = pool.part == 5
     cal_logits = combine_logits(ensemble.member_logits(pool.images[calibration]))
-    temperature = fit_temperature(cal_logits, pool.labels[calibration])
-    report: dict = {"temperature": temperature, "sets": {}, "versions": versions}
-    pooled_labels, pooled_raw, pooled_cal = [], [], []
+    temperature_only = fit_temperature(cal_logits, pool.labels[calibration])
+    temperature, bias = fit_calibration(cal_logits, pool.labels[calibration])
+    report: dict = {
+        "temperature": temperature,
+        "bias": bias,
+        "temperature_only": temperature_only,
+        "sets": {},
+        "versions": versions,
+    }
+    pooled_labels, pooled_raw, pooled_cal, pooled_t = [], [], [], []
     diversity = []
     for name, (images, labels) in tests.items():
         z = ensemble.member_logits(images)
         mean = combine_logits(z)
-        p, p_cal = softmax(mean)[:, 1], softmax(mean, temperature)[:, 1]
+        p, p_cal = softmax(mean)[:, 1], calibrate(mean, temperature, bias)
+        pooled_t.append(softmax(mean, temperature_only)[:, 1])
         members_p = softmax(z)[..., 1]
         old_p = old.predict(images).probability
         row = {
@@ -98,9 +108,10 @@ def evaluate(pool, args, tests: dict, versions: dict) -> dict:
                     "disagreement": float(np.mean((margins[a] > 0) != (margins[b] > 0))),
                 }
             )
-    y, raw, cal = map(np.concatenate, (pooled_labels, pooled_raw, pooled_cal))
+    y, raw, cal, t_only = map(np.concatenate, (pooled_labels, pooled_raw, pooled_cal, pooled_t))
     report["ece"] = {
         "uncalibrated": expected_calibration_error(y, raw),
+        "temperature_only": expected_calibration_error(y, t_only),
         "calibrated": expected_calibration_error(y, cal),
         "n": len(y),
     }
@@ -110,7 +121,11 @@ def evaluate(pool, args, tests: dict, versions: dict) -> dict:
         "pairs": diversity,
     }
     save_reliability_diagram(
-        {"ensemble": (y, raw), f"calibrated (T = {temperature:.2f})": (y, cal)},
+        {
+            "ensemble": (y, raw),
+            f"temperature only (T = {temperature_only:.2f})": (y, t_only),
+            f"calibrated (T = {temperature:.2f}, b = {bias:+.2f})": (y, cal),
+        },
         RESULTS / "ensemble_reliability.png",
         title="pooled held-out test sets",
     )
@@ -127,7 +142,8 @@ def evaluate(pool, args, tests: dict, versions: dict) -> dict:
             "ece": report["ece"],
             "versions": versions,
         }
-        save_ensemble(Ensemble(members, temperature=temperature, card=card), DEFAULT_ENSEMBLE)
+        bundled = Ensemble(members, temperature=temperature, bias=bias, card=card)
+        save_ensemble(bundled, DEFAULT_ENSEMBLE)
         DEFAULT_ENSEMBLE.with_suffix(".md").write_text(_card(report, card, args))
         print(f"bundled -> {DEFAULT_ENSEMBLE}")
     return report
@@ -157,9 +173,12 @@ def _table(report: dict, args) -> str:
     lines += [
         "",
         f"Expected calibration error on the pooled test sets ({ece['n']} records, 15 bins): "
-        f"{ece['uncalibrated']:.4f} uncalibrated, {ece['calibrated']:.4f} with the temperature "
-        f"T = {report['temperature']:.3f} fitted on the calibration share (target <= "
-        f"{ECE_TARGET}). Reliability diagram: `ensemble_reliability.png`.",
+        f"{ece['uncalibrated']:.4f} uncalibrated, {ece['temperature_only']:.4f} with a "
+        f"temperature alone (T = {report['temperature_only']:.3f}), {ece['calibrated']:.4f} "
+        f"with temperature and bias (T = {report['temperature']:.3f}, b = "
+        f"{report['bias']:+.3f}; Platt scaling of the logit margin), both fitted on the "
+        f"calibration share (target <= {ECE_TARGET}). Reliability diagram: "
+        "`ensemble_reliability.png`.",
         "",
         f"Members: mean pairwise correlation of the test logit margins "
         f"{report['diversity']['mean_logit_correlation']:.3f}, mean share of test calls on "
@@ -184,8 +203,9 @@ def _card(report: dict, card: dict, args) -> str:
             "Menkovski & Allmer, bioRxiv 10.1101/840579; `mirnamap.model.build_model`), each "
             "trained from scratch with its own seed, on four of five folds of the pool below, "
             "stopping early on the fifth (a different fold per member). Their logits are "
-            "averaged; the calibrated probability divides the averaged logits by "
-            f"T = {report['temperature']:.3f}, fitted on a 10 % share no member saw. Load "
+            "averaged; the calibrated probability scales their margin by 1 / T, T = "
+            f"{report['temperature']:.3f}, and adds b = {report['bias']:+.3f}, both fitted "
+            "on a 10 % share no member saw. Load "
             "with `mirnamap.ensemble.load_default_ensemble()`; `mirnamap predict` and "
             "`mirnamap explain` use it by default (`--members` picks a subset).",
             "",

@@ -3,8 +3,9 @@
 An :class:`Ensemble` holds K networks (a single model is an ensemble of one). Its
 prediction averages the members' **logits** (the layer before softmax), reports the
 standard deviation of the members' probabilities, and a calibrated probability: the
-softmax of the averaged logits divided by a temperature fitted on held-out data
-(:func:`fit_temperature`; Guo et al. 2017, "On calibration of modern neural networks",
+averaged logit margin scaled by a temperature and shifted by a bias, both fitted on
+held-out data (:func:`fit_calibration`: Platt scaling; with the temperature alone,
+:func:`fit_temperature`, Guo et al. 2017, "On calibration of modern neural networks",
 arXiv:1706.04599). Saliency over an ensemble averages each member's maps and reports
 their spread (:mod:`mirnamap.pipeline`); the spread of a map across retrainings says where
 an explanation can be trusted (Rasmussen, Christensen & Jensen 2022).
@@ -47,7 +48,9 @@ __all__ = [
     "DEFAULT_ENSEMBLE",
     "Ensemble",
     "EnsemblePrediction",
+    "calibrate",
     "combine_logits",
+    "fit_calibration",
     "fit_temperature",
     "load_default_ensemble",
     "load_ensemble",
@@ -102,6 +105,65 @@ def combine_logits(member_logits: np.ndarray) -> np.ndarray:
     return member_logits.mean(axis=0)
 
 
+def calibrate(logits: np.ndarray, temperature: float = 1.0, bias: float = 0.0) -> np.ndarray:
+    """``float64 (N,)``: the calibrated P(pre-miRNA), ``softmax(logits / T + [0, b])[:, 1]``.
+
+    >>> calibrate(np.array([[0.0, 2.0]]), temperature=2.0, bias=-1.0).tolist()
+    [0.5]
+    """
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z[:, 1] = z[:, 1] + bias
+    return softmax(z)[:, 1]
+
+
+def fit_calibration(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Temperature T > 0 and bias b minimising the log-loss of :func:`calibrate`.
+
+    Platt scaling of the logit margin (Platt 1999; with T alone it is the temperature
+    scaling of Guo et al. 2017). The bias corrects a shift of the base rate, such as the
+    one balanced class weights put into a network's probabilities, which a temperature
+    alone cannot.
+
+    Parameters
+    ----------
+    logits : np.ndarray
+        ``float (N, 2)`` held-out logits (of the ensemble: :func:`combine_logits`).
+    labels : np.ndarray
+        ``int (N,)`` true classes (0, 1).
+
+    Returns
+    -------
+    (float, float)
+        T and b.
+    """
+    from scipy.optimize import minimize
+
+    logits, labels = _check_calibration_data(logits, labels)
+    if logits.shape[1] != 2:
+        raise ValueError(f"calibration with a bias needs 2 classes, got {logits.shape[1]}")
+    margin = logits[:, 1] - logits[:, 0]
+
+    def loss(params: np.ndarray) -> float:
+        m = margin / np.exp(params[0]) + params[1]
+        # log(1 + exp(-m)) for positives, log(1 + exp(m)) for negatives, stably.
+        return float(np.mean(np.logaddexp(0.0, np.where(labels == 1, -m, m))))
+
+    best = minimize(loss, x0=np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-7})
+    return float(np.exp(best.x[0])), float(best.x[1])
+
+
+def _check_calibration_data(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, ...]:
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels).astype(np.int64)
+    if logits.ndim != 2 or labels.shape != (logits.shape[0],) or len(labels) == 0:
+        raise ValueError(
+            f"need logits (N, C) and labels (N,), got {logits.shape} and {labels.shape}"
+        )
+    if labels.min() < 0 or labels.max() >= logits.shape[1]:
+        raise ValueError(f"labels must be class indices 0 .. {logits.shape[1] - 1}")
+    return logits, labels
+
+
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """The temperature T > 0 minimising the log-loss of ``softmax(logits / T)``.
 
@@ -119,14 +181,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """
     from scipy.optimize import minimize_scalar
 
-    logits = np.asarray(logits, dtype=np.float64)
-    labels = np.asarray(labels).astype(np.int64)
-    if logits.ndim != 2 or labels.shape != (logits.shape[0],) or len(labels) == 0:
-        raise ValueError(
-            f"need logits (N, C) and labels (N,), got {logits.shape} and {labels.shape}"
-        )
-    if labels.min() < 0 or labels.max() >= logits.shape[1]:
-        raise ValueError(f"labels must be class indices 0 .. {logits.shape[1] - 1}")
+    logits, labels = _check_calibration_data(logits, labels)
 
     def loss(log_t: float) -> float:
         z = logits / np.exp(log_t)
@@ -148,7 +203,8 @@ class EnsemblePrediction(NamedTuple):
     sd : np.ndarray
         ``float64 (N,)``: standard deviation of the members' P(pre-miRNA) (0 for one member).
     calibrated : np.ndarray
-        ``float64 (N,)``: the softmax of the mean logits divided by the temperature.
+        ``float64 (N,)``: the calibrated probability of the mean logits (:func:`calibrate`
+        with the ensemble's temperature and bias).
     members : np.ndarray
         ``float64 (K, N)``: each member's P(pre-miRNA).
     logits : np.ndarray
@@ -171,6 +227,9 @@ class Ensemble:
         One or more classifiers with a ``logits`` layer (:func:`mirnamap.model.check_model`).
     temperature : float, optional
         Calibration temperature of the averaged logits. Default is 1.0.
+    bias : float, optional
+        Calibration bias added to the scaled pre-miRNA logit (:func:`calibrate`).
+        Default is 0.0.
     names : sequence of str, optional
         One name per member. Default is "member_0", "member_1", ...
     card : dict, optional
@@ -182,6 +241,7 @@ class Ensemble:
         members: Sequence[keras.Model],
         *,
         temperature: float = 1.0,
+        bias: float = 0.0,
         names: Sequence[str] | None = None,
         card: dict[str, Any] | None = None,
     ) -> None:
@@ -198,7 +258,10 @@ class Ensemble:
         if len(names) != len(members) or len(set(names)) != len(names):
             raise ValueError(f"need {len(members)} distinct member names, got {names}")
         self.members = members
+        if not np.isfinite(bias):
+            raise ValueError(f"bias must be a finite number, got {bias}")
         self.temperature = float(temperature)
+        self.bias = float(bias)
         self.names = names
         self.card = dict(card or {})
         self._logit_models: list[keras.Model | None] = [None] * len(members)
@@ -207,7 +270,10 @@ class Ensemble:
         return len(self.members)
 
     def __repr__(self) -> str:
-        return f"Ensemble({len(self)} members, temperature={self.temperature:.3f})"
+        return (
+            f"Ensemble({len(self)} members, temperature={self.temperature:.3f}, "
+            f"bias={self.bias:.3f})"
+        )
 
     def select(self, members: Sequence[int | str]) -> Ensemble:
         """The sub-ensemble of the given members (indices or names), same temperature.
@@ -230,6 +296,7 @@ class Ensemble:
         return Ensemble(
             [self.members[k] for k in chosen],
             temperature=self.temperature,
+            bias=self.bias,
             names=[self.names[k] for k in chosen],
             card=self.card,
         )
@@ -286,7 +353,7 @@ class Ensemble:
         return EnsemblePrediction(
             probability=probability,
             sd=spread(members),
-            calibrated=softmax(mean, self.temperature)[:, 1],
+            calibrated=calibrate(mean, self.temperature, self.bias),
             members=members.astype(np.float64),
             logits=mean,
         )
@@ -304,6 +371,7 @@ def save_ensemble(ensemble: Ensemble, path: str | os.PathLike[str]) -> Path:
         "version": 1,
         "members": files,
         "temperature": ensemble.temperature,
+        "bias": ensemble.bias,
         "card": ensemble.card,
     }
     with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(path, "w") as archive:
@@ -353,6 +421,7 @@ def load_ensemble(path: str | os.PathLike[str]) -> Ensemble:
     return Ensemble(
         members,
         temperature=float(meta.get("temperature", 1.0)),
+        bias=float(meta.get("bias", 0.0)),
         names=[Path(f).stem for f in files],
         card=meta.get("card") or {},
     )

@@ -482,6 +482,7 @@ def _at_precision(ensemble: Ensemble, precision: str) -> Ensemble:
     return Ensemble(
         [precision_model(member, ran) for member in ensemble.members],
         temperature=ensemble.temperature,
+        bias=ensemble.bias,
         names=ensemble.names,
         card=ensemble.card,
     )

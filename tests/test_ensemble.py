@@ -134,3 +134,25 @@ def test_bad_ensemble_files_are_clear_errors(members, tmp_path):
         load_ensemble(tmp_path / "broken.zip")
     with pytest.raises(ValueError, match="at least one member"):
         Ensemble([])
+
+
+@pytest.mark.parametrize(("true_t", "true_b"), [(1.0, -1.5), (2.0, 0.7)])
+def test_a_known_temperature_and_bias_are_recovered(true_t, true_b):
+    from mirnamap.ensemble import calibrate, fit_calibration
+
+    rng = np.random.default_rng(2)
+    logits = rng.normal(0, 3, (40000, 2))
+    labels = (rng.random(40000) < calibrate(logits, true_t, true_b)).astype(int)
+    t, b = fit_calibration(logits, labels)
+    assert t == pytest.approx(true_t, rel=0.05) and b == pytest.approx(true_b, abs=0.05)
+
+
+def test_the_bias_is_saved_and_used(members, tmp_path):
+    from mirnamap.ensemble import calibrate
+
+    ensemble = Ensemble(members, temperature=1.3, bias=-0.8)
+    prediction = ensemble.predict(IMAGES)
+    np.testing.assert_allclose(prediction.calibrated, calibrate(prediction.logits, 1.3, -0.8))
+    loaded = load_ensemble(save_ensemble(ensemble, tmp_path / "b.zip"))
+    assert (loaded.temperature, loaded.bias) == (1.3, -0.8)
+    assert ensemble.select([0]).bias == -0.8
