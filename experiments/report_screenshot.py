@@ -14,19 +14,10 @@ import argparse
 from pathlib import Path
 
 from mirnamap.pipeline import explain_hairpins
+from mirnamap.report import HEADLESS_CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ["gradient", "grad_cam", "smoothgrad_guided_backprop"]
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def main() -> None:
@@ -42,7 +33,9 @@ def main() -> None:
     result = explain_hairpins(ROOT / "data" / "examples" / "hairpins.fa", METHODS, channels=True)
     path = result.save_html(args.html, title="mirnamap: data/examples/hairpins.fa")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=args.chromium, args=ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=args.chromium, args=list(HEADLESS_CHROMIUM_ARGS)
+        )
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         page.goto(path.resolve().as_uri())
         page.wait_for_selector("body[data-ready='1']")

@@ -51,6 +51,7 @@ __all__ = [
     "POLICIES",
     "PRECISIONS",
     "PrecisionWarning",
+    "SyncedCopy",
     "check_precision",
     "cpu_flags",
     "effective_precision",
@@ -251,7 +252,14 @@ def float32_layers(model: keras.Model, *, first_layer: bool = True) -> frozenset
     return frozenset(keep)
 
 
-class _Copy(NamedTuple):
+class SyncedCopy(NamedTuple):
+    """A rebuilt copy of a model and its (source, copy) variable pairs.
+
+    ``sync()`` copies the source model's current weights in, so a model trained further
+    is used with its new weights; used for the reduced-precision copies here and for the
+    ReLU-swapped clones of :mod:`mirnamap.saliency`.
+    """
+
     model: keras.Model
     pairs: list[tuple[Any, Any]]
 
@@ -263,10 +271,10 @@ class _Copy(NamedTuple):
 
 # Per caller's model, its reduced-precision copies. Weak keys: the cache does not keep a
 # model alive.
-_COPIES: weakref.WeakKeyDictionary[keras.Model, dict[Any, _Copy]] = weakref.WeakKeyDictionary()
+_COPIES: weakref.WeakKeyDictionary[keras.Model, dict[Any, SyncedCopy]] = weakref.WeakKeyDictionary()
 
 
-def _build(model: keras.Model, policy: str, keep: frozenset[str]) -> _Copy:
+def _build(model: keras.Model, policy: str, keep: frozenset[str]) -> SyncedCopy:
     import keras
 
     def clone_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
@@ -293,7 +301,7 @@ def _build(model: keras.Model, policy: str, keep: frozenset[str]) -> _Copy:
     for source, target in pairs:
         if tuple(source.shape) != tuple(target.shape):
             raise RuntimeError(f"rebuilding {model.name!r} changed the weight {source.path}")
-    result = _Copy(copy, pairs)
+    result = SyncedCopy(copy, pairs)
     result.sync()
     return result
 

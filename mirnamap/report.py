@@ -52,6 +52,7 @@ from mirnamap.plot import NO_SCORE, structure_coordinates
 from mirnamap.structure import REGIONS, pair_table, regions
 
 __all__ = [
+    "HEADLESS_CHROMIUM_ARGS",
     "VERDICTS",
     "load_verdicts",
     "report_data",
@@ -61,6 +62,19 @@ __all__ = [
 ]
 
 _ASSETS = Path(__file__).resolve().parent / "assets"
+
+#: Flags that open a report in headless Chromium on a sandboxed machine with no network
+#: (as root, no GPU, no background requests), e.g. for playwright's ``launch(args=...)``.
+HEADLESS_CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 #: The shipped summary of the saliency benchmark, one verdict per backend.
 VERDICTS = _ASSETS / "backend_verdicts.json"

@@ -27,6 +27,7 @@ from mirnamap.pipeline import Explanation
 from mirnamap.plot import NO_SCORE, structure_coordinates
 from mirnamap.project import project
 from mirnamap.report import (
+    HEADLESS_CHROMIUM_ARGS,
     VERDICTS,
     load_verdicts,
     render_html,
@@ -319,18 +320,6 @@ def test_a_real_explanation_with_channels_makes_a_report(tmp_path):
 
 # ------------------------------------------------------------------------ the browser
 
-#: Chromium's flags for a sandboxed, offline CI machine.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture(scope="module")
 def browser():
@@ -342,7 +331,9 @@ def browser():
     if executable is None:
         pytest.skip("no Chromium on PATH (Debian: apt-get install chromium)")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=executable, args=list(HEADLESS_CHROMIUM_ARGS)
+        )
         yield chromium
         chromium.close()
 

@@ -32,6 +32,7 @@ import tensorflow as tf
 from mirnamap._typing import Maps
 from mirnamap.precision import (
     PrecisionWarning,
+    SyncedCopy,
     check_precision,
     effective_precision,
     precision_model,
@@ -500,7 +501,7 @@ def logits_model(model: keras.Model, logit_layer: str = "logits") -> keras.Model
         return model
 
     built = cached(model, ("logits", logit_layer), build)
-    if isinstance(built, _Clone):
+    if isinstance(built, SyncedCopy):
         built.sync()
         return built.model
     return built
@@ -564,17 +565,9 @@ class _PolicyReLU(keras.layers.Layer):
         return {**super().get_config(), "policy": self.policy}
 
 
-class _Clone(NamedTuple):
-    model: keras.Model
-    pairs: list[tuple[Any, Any]]
-
-    def sync(self) -> None:
-        """Copy the source model's current weights into the clone."""
-        for source, copy in self.pairs:
-            copy.assign(source)
-
-
-def _clone(model: keras.Model, select: Callable[[keras.layers.Layer], bool], policy: str) -> _Clone:
+def _clone(
+    model: keras.Model, select: Callable[[keras.layers.Layer], bool], policy: str
+) -> SyncedCopy:
     """Clone ``model``, giving the selected layers a linear activation or a policy ReLU."""
 
     def clone_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
@@ -614,7 +607,7 @@ def _clone(model: keras.Model, select: Callable[[keras.layers.Layer], bool], pol
     for source, copy in pairs:
         if tuple(source.shape) != tuple(copy.shape):
             raise RuntimeError(f"cloning {model.name!r} changed the weight {source.path}")
-    result = _Clone(clone, pairs)
+    result = SyncedCopy(clone, pairs)
     result.sync()
     return result
 
