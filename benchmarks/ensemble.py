@@ -43,13 +43,15 @@ def main() -> None:
     rows = []
     for method in args.methods.split(","):
         times: dict[str, list[float]] = {"one model": [], f"{len(ensemble)} members": []}
-        explain_hairpins(encoding, method, one, progress=False)  # tracing, not timed
+        for model in (one, ensemble):  # tracing every member's functions, not timed
+            explain_hairpins(encoding, method, model, progress=False)
         for _ in range(args.rounds):
             for label, model in zip(times, (one, ensemble), strict=True):
                 result = explain_hairpins(encoding, method, model, progress=False)
                 times[label].append(result.seconds[method] / len(pick))
         single, many = (statistics.median(v) for v in times.values())
         rows.append((method, single, many, many / single))
+    predict_hairpins(encoding, ensemble)  # tracing, not timed
     start = time.perf_counter()
     predict_hairpins(encoding, one)
     single_predict = time.perf_counter() - start
