@@ -175,7 +175,7 @@ def main() -> None:
 
     from mirnamap.ensemble import resolve_ensemble
     from mirnamap.model import DEFAULT_MODEL
-    from mirnamap.pipeline import predict_hairpins, read_source
+    from mirnamap.pipeline import explain_hairpins, predict_hairpins, read_source
     from mirnamap.plot import (
         plot_average_maps,
         plot_backends,
@@ -368,15 +368,14 @@ def main() -> None:
         )
 
     # Which colour channel carries the attribution (as Glimpse showed per channel):
-    # per-channel gradient x input, |.| summed over each hairpin's nucleotides. By hand:
-    # an Explanation holds channel-summed maps only.
+    # per-channel gradient x input, |.| summed over each hairpin's nucleotides.
     channel_rows = []
     for method in ("gradient", "gradient_x_input"):
         if method not in methods:
             continue
-        from mirnamap.saliency import explain
-
-        per_channel = explain(model, enc.images, method, 1, reduce=None, progress=True)
+        per_channel = explain_hairpins(
+            enc, method, model, target="pre-mirna", channels=True, progress=True
+        ).channel_maps[method]
         channels = project(np.abs(per_channel), enc.layout, lengths).channels
         parts = np.array([np.nansum(c, axis=0) for c in channels])  # (N, 3)
         share = parts / np.where(parts.sum(1) == 0, np.nan, parts.sum(1))[:, None]
