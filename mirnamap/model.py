@@ -53,7 +53,8 @@ def import_tensorflow(*, quiet: bool = True) -> None:
     TensorFlow writes oneDNN, cpu_feature_guard and absl lines to the process's standard
     error from C++ while it loads, where no Python setting reaches them; with ``quiet`` the
     file descriptor is pointed at ``os.devnull`` for the import only. Python errors still
-    raise. Later calls do nothing.
+    raise. TensorFlow's Python warnings (retracing notices) are set to errors only. Later
+    calls do nothing.
 
     Parameters
     ----------
@@ -77,6 +78,11 @@ def import_tensorflow(*, quiet: bool = True) -> None:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+    # TensorFlow's Python logger warns about retracing when each ensemble member gets its
+    # own traced function, which is by design here.
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 def build_model(
