@@ -70,10 +70,29 @@ MAX_DERIVED = 4096
 #: Channel reductions a backend may apply to its per-channel map.
 REDUCTIONS = ("sum", "mean", "max_abs")
 #: Reduced precisions offered per backend: those whose maps matched float32 at a median
-#: per-map Spearman >= 0.99 on the bundled model and the human test set
-#: (``benchmarks/precision.py`` prints this table). Empty until measured: every backend is
-#: float32 only, and :func:`at_precision` warns when another precision is asked for.
-VALIDATED_PRECISIONS: dict[str, tuple[str, ...]] = {}
+#: per-map Spearman >= 0.99 on a trained DeepMir network and 64 human test hairpins
+#: (``benchmarks/precision.py``, which prints this table; measured on
+#: ``deepmir_default.keras``, the ensemble members' architecture, on a CPU with
+#: AVX512-BF16; README "Reduced precision"). :func:`at_precision` warns when a precision
+#: not listed here is asked for. float16 needs a GPU and has not been measured.
+VALIDATED_PRECISIONS: dict[str, tuple[str, ...]] = {
+    name: ("bfloat16",)
+    for name in (
+        "deconvnet",
+        "grad_cam",
+        "grad_cam_plus_plus",
+        "gradient",
+        "gradient_x_input",
+        "guided_backprop",
+        "integrated_gradients",
+        "occlusion",
+        "shap",
+        "smoothgrad",
+        "smoothgrad_guided_backprop",
+        "smoothgrad_squared",
+        "vargrad",
+    )
+}
 
 logger = logging.getLogger("mirnamap.saliency")
 
