@@ -263,6 +263,20 @@ class SyncedCopy(NamedTuple):
     model: keras.Model
     pairs: list[tuple[Any, Any]]
 
+    @classmethod
+    def of(cls, source: keras.Model, copy: keras.Model, how: str) -> SyncedCopy:
+        """Pair ``source``'s weights with ``copy``'s (same order and shapes), synced now.
+
+        Raises RuntimeError naming the weight where ``how`` (e.g. "cloning") changed one.
+        """
+        pairs = list(zip(source.weights, copy.weights, strict=True))
+        for original, twin in pairs:
+            if tuple(original.shape) != tuple(twin.shape):
+                raise RuntimeError(f"{how} {source.name!r} changed the weight {original.path}")
+        result = cls(copy, pairs)
+        result.sync()
+        return result
+
     def sync(self) -> None:
         """Copy the source model's current weights into the copy."""
         for source, copy in self.pairs:
@@ -297,13 +311,7 @@ def _build(model: keras.Model, policy: str, keep: frozenset[str]) -> SyncedCopy:
             f"model {model.name!r} cannot be rebuilt in reduced precision ({error}); use a "
             "functional or Sequential model"
         ) from None
-    pairs = list(zip(model.weights, copy.weights, strict=True))
-    for source, target in pairs:
-        if tuple(source.shape) != tuple(target.shape):
-            raise RuntimeError(f"rebuilding {model.name!r} changed the weight {source.path}")
-    result = SyncedCopy(copy, pairs)
-    result.sync()
-    return result
+    return SyncedCopy.of(model, copy, "rebuilding")
 
 
 def precision_model(

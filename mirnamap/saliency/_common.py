@@ -622,13 +622,7 @@ def _clone(
                 "explaining with modified gradients"
             )
     clone = keras.models.clone_model(model, clone_function=clone_layer)
-    pairs = list(zip(model.weights, clone.weights, strict=True))
-    for source, copy in pairs:
-        if tuple(source.shape) != tuple(copy.shape):
-            raise RuntimeError(f"cloning {model.name!r} changed the weight {source.path}")
-    result = SyncedCopy(clone, pairs)
-    result.sync()
-    return result
+    return SyncedCopy.of(model, clone, "cloning")
 
 
 def _selects_relu(layer: keras.layers.Layer) -> bool:
