@@ -366,6 +366,35 @@ def main() -> None:
         reason = unsupported_reason(precision)
         if reason:
             print(f"NOTE {reason}: its rows are emulated, their speed means nothing")
+    if reduced:
+        # The ceiling of a reduced precision on this hardware: the bare pass of mirnamap's
+        # copy (first convolution and logits float32) and of the whole network built under
+        # Keras' mixed policy, against the float32 pass, interleaved, best of 3.
+        policy_name = {"bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+        bare = {"float32": cut}
+        for precision, net in reduced.items():
+            bare[f"mirnamap {precision} copy"] = keras.Model(
+                net.inputs, net.get_layer("logits").output
+            )
+            previous = keras.mixed_precision.global_policy()
+            keras.mixed_precision.set_global_policy(policy_name[precision])
+            try:
+                whole = build_model(seed=0)
+            finally:
+                keras.mixed_precision.set_global_policy(previous)
+            whole.set_weights(model.get_weights())
+            bare[f"whole network {policy_name[precision]}"] = keras.Model(
+                whole.inputs, whole.get_layer("logits").output
+            )
+        ceilings: dict[str, float] = {}
+        for _ in range(3):
+            for label, net in bare.items():
+                rate = model_throughput(net, [best["forward+backward"]], 1)["forward+backward"]
+                ceilings[label] = max(ceilings.get(label, 0.0), rate)
+        print("| bare forward+backward | images/s | vs float32 |\n|---|---:|---:|")
+        for label, rate in ceilings.items():
+            print(f"| {label} | {rate:.1f} | {rate / ceilings['float32']:.2f}x |")
+        print()
     names = args.only or list_backends()
     results: dict[str, tuple[float, float]] = {}
     for name in names:

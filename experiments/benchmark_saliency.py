@@ -24,7 +24,8 @@ from pathlib import Path
 
 from mirnamap.benchmark import BenchmarkConfig, BenchmarkResult, run_task, write_results
 from mirnamap.benchmark.synthetic import TASKS
-from mirnamap.saliency import cost_params, list_backends
+from mirnamap.pipeline import list_methods
+from mirnamap.saliency import cost_params
 
 RESULTS = Path(__file__).resolve().parent / "results" / "benchmark"
 
@@ -66,9 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     parser.add_argument("--reduced", action="store_true", help="the CPU-friendly configuration")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        default=None,
+        choices=list_methods(),
+        help="only these methods (default: every backend and ism)",
+    )
     args = parser.parse_args(argv)
     config = replace(REDUCED if args.reduced else FULL, tasks=tuple(args.tasks)).check()
-    backends = tuple(list_backends())
+    backends = tuple(args.backends or list_methods())
     print(f"{'reduced' if args.reduced else 'full'} configuration: {config}", flush=True)
     done = []
     start = time.perf_counter()
@@ -81,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.output / "run.txt").write_text(
             f"configuration: {'reduced' if args.reduced else 'full'}\n"
             f"tasks finished: {', '.join(t.task for t in done)}\n"
+            f"methods: {', '.join(backends)}\n"
             f"wall time: {time.perf_counter() - start:.0f} s\n",
             encoding="utf-8",
         )

@@ -10,8 +10,9 @@ From a FASTA file to nucleotide-level saliency, in one call::
 Data flows one way, and no module imports from a later stage (``tests/test_layout.py``
 checks it)::
 
-    structure, files -> fold -> encode -> datasets -> model -> train -> evaluate
-      -> saliency -> project -> colours -> plot, export -> pipeline -> benchmark -> cli
+    structure, files, colours -> fold, datasets -> encode -> model, ensemble, precision
+      -> train, evaluate -> saliency, mutagenesis -> project -> units -> motifs
+      -> plot, export, report -> pipeline, stream -> benchmark -> cli
 
 :mod:`mirnamap.structure` holds the sequence and dot-bracket rules every stage judges
 records by. The data stages (structure, fold, encode, datasets) import neither TensorFlow
@@ -36,6 +37,10 @@ _EXPORTS = {
     "InputError": "mirnamap.pipeline",
     "Encoding": "mirnamap.encode",
     "Fold": "mirnamap.fold",
+    "motifs_of": "mirnamap.pipeline",
+    "StreamSummary": "mirnamap.stream",
+    "ism": "mirnamap.mutagenesis",
+    "explain_units": "mirnamap.units",
 }
 
 __all__ = [
@@ -45,8 +50,12 @@ __all__ = [
     "Fold",
     "InputError",
     "Predictions",
+    "StreamSummary",
     "__version__",
     "explain_hairpins",
+    "explain_units",
+    "ism",
+    "motifs_of",
     "predict_hairpins",
     "read_source",
 ]
@@ -54,14 +63,18 @@ __all__ = [
 if TYPE_CHECKING:
     from mirnamap.encode import Encoding, Failure
     from mirnamap.fold import Fold
+    from mirnamap.mutagenesis import ism
     from mirnamap.pipeline import (
         Explanation,
         InputError,
         Predictions,
         explain_hairpins,
+        motifs_of,
         predict_hairpins,
         read_source,
     )
+    from mirnamap.stream import StreamSummary
+    from mirnamap.units import explain_units
 
 
 def __getattr__(name: str) -> Any:

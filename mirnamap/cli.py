@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from mirnamap.pipeline import TARGETS
+from mirnamap.pipeline import MEMBER_SAMPLES, TARGETS
 from mirnamap.precision import PRECISIONS
 
 __all__ = ["build_parser", "main"]
@@ -123,6 +123,60 @@ def _run_encode(args: argparse.Namespace) -> int:
     return EXIT_ALL_FAILED if len(encoding) == 0 else 0
 
 
+def _streamed(args: argparse.Namespace) -> dict | None:
+    """The streaming keywords of the library call, or None where none was asked for."""
+    options = {
+        "chunk_size": args.chunk_size or 1000,
+        "resume": args.resume,
+        "executor": args.scheduler,
+        "temperature": args.temperature,
+        "energy_params": args.energy_params,
+    }
+    asked = args.chunk_size or args.resume or args.scheduler
+    return options if asked or args.temperature is not None or args.energy_params else None
+
+
+def _failed_rows(path: Path, status_column: bool) -> list:
+    """The failed records of a written TSV, read row by row (a :class:`Failure` each)."""
+    import csv
+
+    from mirnamap.encode import Failure
+
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = csv.DictReader(handle, delimiter="\t")
+        return [
+            Failure(k, row["id"], row["reason"], "")
+            for k, row in enumerate(rows)
+            if not status_column or row["status"] != "ok"
+        ]
+
+
+def _run_predict_streamed(args: argparse.Namespace, options: dict) -> int:
+    from mirnamap.files import check_output_file
+    from mirnamap.pipeline import predict_hairpins
+
+    with _library_call():
+        check_output_file(args.output, "--output")
+        summary = predict_hairpins(
+            args.input,
+            args.model,
+            members=args.members,
+            precision=args.precision,
+            threshold=args.threshold,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            out=args.output,
+            **options,
+        )
+    _report_failures(_failed_rows(args.output, True), summary.n_records, "predicted")
+    resumed = f", {summary.n_resumed} resumed" if summary.n_resumed else ""
+    print(
+        f"predicted {summary.n_ok} of {summary.n_records} records in {summary.n_chunks} "
+        f"chunks ({summary.records_per_second:.1f} records/s{resumed}) -> {args.output}"
+    )
+    return EXIT_ALL_FAILED if summary.n_ok == 0 else 0
+
+
 def _run_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -132,6 +186,8 @@ def _run_predict(args: argparse.Namespace) -> int:
 
     if not 0.0 <= args.threshold <= 1.0:
         raise CommandError(f"--threshold must be in [0, 1], got {args.threshold}")
+    if (options := _streamed(args)) is not None:
+        return _run_predict_streamed(args, options)
     with _library_call():
         check_output_file(args.output, "--output")
         result = predict_hairpins(
@@ -184,6 +240,8 @@ def _run_train(args: argparse.Namespace) -> int:
             early_stopping=args.patience or None,
             reduce_lr=args.reduce_lr or None,
             verbose=True,
+            gini=args.gini or None,
+            gini_layer=args.gini_layer,
         )
     model, metrics, curve = trained.save(args.output, args.metrics, args.curve)
     for name, scores in trained.metrics.items():
@@ -192,15 +250,52 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_explain_streamed(args: argparse.Namespace, options: dict) -> int:
+    from mirnamap.files import check_output_dir
+    from mirnamap.pipeline import explain_hairpins
+
+    if args.html is not None:
+        raise CommandError("--html needs every record in memory: leave out the streaming options")
+    with _library_call():
+        check_output_dir(args.out, "--out")
+        summary = explain_hairpins(
+            args.input,
+            args.method,
+            args.model,
+            target=args.target,
+            ids=args.ids,
+            members=args.members,
+            precision=args.precision,
+            member_samples=args.member_samples,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            workers=args.workers,
+            out=args.out,
+            pictures=not args.no_pictures,
+            svg=args.svg,
+            **options,
+        )
+    failed = _failed_rows(args.out / "failed.tsv", False)
+    _report_failures(failed, summary.n_records, "explained")
+    resumed = f", {summary.n_resumed} resumed" if summary.n_resumed else ""
+    print(
+        f"explained {summary.n_records - len(failed)} of {summary.n_records} records with "
+        f"{', '.join(args.method)} in {summary.n_chunks} chunks "
+        f"({summary.records_per_second:.1f} records/s{resumed}) -> {args.out}/"
+    )
+    return EXIT_ALL_FAILED if summary.n_records == len(failed) else 0
+
+
 def _run_explain(args: argparse.Namespace) -> int:
     from mirnamap.files import check_output_dir, check_output_file
-    from mirnamap.pipeline import explain_hairpins
-    from mirnamap.saliency import list_backends
+    from mirnamap.pipeline import explain_hairpins, list_methods
 
     methods = args.method
     if methods == ("list",):
-        print("\n".join(list_backends()))
+        print("\n".join(list_methods()))
         return 0
+    if (options := _streamed(args)) is not None:
+        return _run_explain_streamed(args, options)
     with _library_call():
         check_output_dir(args.out, "--out")
         if args.html is not None:
@@ -213,6 +308,7 @@ def _run_explain(args: argparse.Namespace) -> int:
             ids=args.ids,
             members=args.members,
             precision=args.precision,
+            member_samples=args.member_samples,
             batch_size=args.batch_size,
             seed=args.seed,
             workers=args.workers,
@@ -232,6 +328,46 @@ def _run_explain(args: argparse.Namespace) -> int:
         "saliency.tsv, summary.tsv)"
     )
     return EXIT_ALL_FAILED if explained == 0 else 0
+
+
+def _run_motifs(args: argparse.Namespace) -> int:
+    from mirnamap.files import check_output_dir
+    from mirnamap.pipeline import explain_hairpins, motifs_of
+
+    with _library_call():
+        check_output_dir(args.out, "--out")
+        explanation = explain_hairpins(
+            args.input,
+            [args.method],
+            args.model,
+            target=args.target,
+            members=args.members,
+            precision=args.precision,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            workers=args.workers,
+            progress=True,
+        )
+        result = motifs_of(
+            explanation,
+            args.method,
+            seqlet_options={"width": args.width, "alpha": args.alpha, "sign": args.sign},
+            motif_options={"k": min(args.core, args.width), "min_support": args.min_support},
+        )
+        written = result.save(args.out, logos=not args.no_logos)
+    _report_failures(explanation.failures, explanation.n_records, "explained")
+    searched = sum(1 for r in result.seqlets.reasons if not r)
+    print(
+        f"{len(result.seqlets)} seqlets in {searched} of {explanation.n_records} records, "
+        f"{len(result.motifs)} motifs"
+        + "".join(
+            f"\n  {m.name}: {m.consensus} ({m.support} seqlets, {m.region})"
+            for m in result.motifs.motifs[:5]
+        )
+        + f"\nwrote {len(written)} files -> {args.out}/ (seqlets.tsv, motifs.tsv, "
+        "hairpins.tsv, logos/)"
+    )
+    return EXIT_ALL_FAILED if searched == 0 else 0
 
 
 #: ``mirnamap benchmark`` options -> :class:`~mirnamap.benchmark.BenchmarkConfig` fields.
@@ -281,6 +417,14 @@ _PRECISION = ("--precision", PRECISIONS, "float32", "arithmetic (float32 where u
 _MEMBERS = ("--members", _names, None, "ensemble members to use, by index or name (default: all)")
 _SETS = ("human", "whole", "modhsa_train", "hsapseudo_train")
 _IN = "FASTA file (or .gz), folds TSV from 'mirnamap fold', or .npz from 'mirnamap encode'"
+#: Streaming, resuming and Dask (mirnamap.stream): any of them streams in chunks.
+_STREAM = (
+    ("--chunk-size", "positive", None, "stream: read, run and write N records at a time"),
+    ("--resume", "flag", None, "stream, skipping the records an interrupted run wrote"),
+    ("--scheduler", str, None, "stream on this Dask scheduler (ADDRESS, e.g. tcp://host:8786)"),
+    ("--temperature", float, None, "folding temperature in Celsius (default: 37)"),
+    ("--energy-params", str, None, "ViennaRNA .par file or set, e.g. rna_turner1999"),
+)
 
 #: Subcommands in pipeline order: name -> (help, description, options, run). Every
 #: command lists each record that fails with its reason; unusable input exits with 2.
@@ -325,6 +469,8 @@ COMMANDS: dict[str, tuple[str, str, tuple[tuple, ...], Callable[[argparse.Namesp
             ("--learning-rate", float, 1e-3, "Adam's learning rate"),
             ("--class-weight", ("balanced", "none"), "balanced", "weigh classes by frequency"),
             ("--seed", int, 0, "seed of split, weights and dropout"),
+            ("--gini", float, 0.0, "Gini-bottleneck penalty weight on --gini-layer; 0 = off"),
+            ("--gini-layer", ("logits", "dense"), "logits", "layer the Gini penalty sparsifies"),
         ),
         _run_train,
     ),
@@ -337,6 +483,7 @@ COMMANDS: dict[str, tuple[str, str, tuple[tuple, ...], Callable[[argparse.Namesp
             ("input", Path, None, _IN), _OUT, _MODEL, _MEMBERS, _PRECISION,
             ("--threshold", float, 0.5, "call a pre-miRNA at probability >= this"),
             ("--batch-size", "positive", 256, "images per batch"),
+            *_STREAM,
         ),
         _run_predict,
     ),
@@ -356,8 +503,33 @@ COMMANDS: dict[str, tuple[str, str, tuple[tuple, ...], Callable[[argparse.Namesp
             ("--html", Path, None, "also write an interactive, offline HTML report here"),
             ("--batch-size", "positive", 64, "images per saliency pass"),
             ("--seed", int, 0, "seed of the stochastic backends"),
+            ("--member-samples", MEMBER_SAMPLES, "each", "split: share SmoothGrad/SHAP samples "
+             "among the members (1/K the cost, no member spread)"),
+            *_STREAM,
         ),
         _run_explain,
+    ),
+    "motifs": (
+        "seqlets and motifs the model uses across hairpins, with logos",
+        "Explain every hairpin with one backend, call seqlets (short high-|score| stretches "
+        "beyond a null of shuffled maps) and cluster them across hairpins into motifs "
+        "(forward strand, per region). Writes seqlets.tsv (hairpin, position, region, "
+        "sequence, score, motif), motifs.tsv, hairpins.tsv (every record) and logos/*.png.",
+        _options(
+            ("input", Path, None, _IN),
+            ("--method", str, "smoothgrad_guided_backprop", "one saliency backend"),
+            ("--out", "required", None, "output folder"), _MODEL, _MEMBERS, _PRECISION,
+            ("--target", tuple(TARGETS), "pre-mirna", "class whose logit is explained"),
+            ("--width", "positive", 5, "seqlet width in nucleotides"),
+            ("--alpha", float, 0.05, "per-hairpin level of the shuffled-map null"),
+            ("--sign", ("both", "positive", "negative"), "both", "which seqlets count"),
+            ("--core", "positive", 4, "k-mer length seeding a motif"),
+            ("--min-support", "positive", 5, "fewest seqlets of a motif"),
+            ("--no-logos", "flag", None, "write only the TSVs"),
+            ("--batch-size", "positive", 64, "images per saliency pass"),
+            ("--seed", int, 0, "seed of the backends and of the null"),
+        ),
+        _run_motifs,
     ),
     "benchmark": (
         "score saliency backends on synthetic hairpins with known truth",

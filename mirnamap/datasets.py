@@ -8,13 +8,14 @@ occur in both classes, and the loaders return them in ``conflicts``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import IO, Literal, NamedTuple
 
 import numpy as np
 
@@ -25,15 +26,19 @@ __all__ = [
     "DEEPMIR_SETS",
     "ImageSet",
     "Records",
+    "count_records",
     "data_dir",
     "dinucleotide_shuffle",
+    "iter_fasta",
     "label_conflicts",
     "load_deepmir",
     "load_deepmirgene",
     "load_fasta",
     "load_images",
     "load_labelled_fasta",
+    "open_text",
     "read_text",
+    "text_head",
 ]
 
 DEEPMIRGENE_SETS = ("human", "whole", "new")
@@ -145,6 +150,121 @@ def read_text(path: str | os.PathLike[str]) -> str:
     if not text.strip():
         raise ValueError(f"{path}: empty file")
     return text.removeprefix("\ufeff")
+
+
+@contextlib.contextmanager
+def open_text(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
+    """Open a UTF-8 text file, gzip-compressed or not, for reading as it goes.
+
+    A lazy counterpart of :func:`read_text`: nothing is read until the handle is. A
+    decoding or gzip error met while reading becomes a ``ValueError`` naming the file.
+    A leading byte-order mark is dropped.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If ``path`` is a folder; while reading, if the text is not UTF-8 or the gzip
+        stream is damaged.
+    """
+    import gzip
+    import io
+    import zlib
+
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == b"\x1f\x8b"
+    binary = gzip.open(path, "rb") if compressed else open(path, "rb")
+    try:
+        with io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as handle:
+            yield handle
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} near offset "
+            f"{error.start} of a block)"
+        ) from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise ValueError(f"{path}: a damaged gzip file ({error})") from None
+    finally:
+        binary.close()
+
+
+def text_head(path: str | os.PathLike[str], size: int = 65536) -> str:
+    """The first ``size`` characters of a text file (gzip too), read no further.
+
+    Raises what :func:`read_text` raises (missing file, folder, damaged gzip, not UTF-8
+    in the part read, and an empty file: one holding only white space in its first
+    ``size`` characters and nothing after them).
+    """
+    with open_text(path) as handle:
+        head = handle.read(size)
+        if not head.strip() and not handle.read(1):
+            raise ValueError(f"{Path(path)}: empty file")
+    return head
+
+
+def iter_fasta(path: str | os.PathLike[str], chunk_size: int = 1000) -> Iterator[Records]:
+    """Read a FASTA file (plain or ``.gz``) lazily, ``chunk_size`` records at a time.
+
+    The chunks, joined, are :func:`load_fasta`'s records (unlabelled); memory holds one
+    chunk, whatever the file's size.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The FASTA file.
+    chunk_size : int, optional
+        Records per chunk (the last may hold fewer). Default is 1000.
+
+    Yields
+    ------
+    Records
+        Up to ``chunk_size`` records, in file order.
+
+    Raises
+    ------
+    ValueError
+        As :func:`load_fasta` (empty, not FASTA, no record), naming the file; an
+        undecodable or damaged part is found when it is read.
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".fa", delete=False) as f:
+    ...     _ = f.write(">a\\nACGU\\n>b\\nGG\\n>c\\nCC\\n")
+    >>> [chunk.ids for chunk in iter_fasta(f.name, chunk_size=2)]
+    [('a', 'b'), ('c',)]
+    """
+    from Bio import SeqIO
+
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    if text_head(path).lstrip()[:1] != ">":
+        raise ValueError(f"{path}: not a FASTA file (it must start with '>')")
+    with open_text(path) as handle:
+        entries = ((rec.id, str(rec.seq)) for rec in SeqIO.parse(handle, "fasta"))
+        found = False
+        while chunk := list(itertools.islice(entries, chunk_size)):
+            found = True
+            yield Records(tuple(i for i, _ in chunk), tuple(s for _, s in chunk))
+        if not found:
+            raise ValueError(f"{path}: no FASTA records")
+
+
+def count_records(path: str | os.PathLike[str]) -> int:
+    """Records of a FASTA file (its ``>`` lines) or data rows of a TSV, by one quick
+    pass that holds one line at a time (for a progress bar's time left)."""
+    with open_text(path) as handle:
+        first = ""
+        for first in handle:
+            if first.strip():
+                break
+        if first.lstrip()[:1] == ">":
+            return 1 + sum(line[:1] == ">" for line in handle)
+        return sum(1 for line in handle if line.strip())
 
 
 def load_fasta(path: str | os.PathLike[str], label: int | None = None) -> Records:

@@ -17,7 +17,7 @@ import math
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from tqdm.auto import tqdm
@@ -29,7 +29,19 @@ from mirnamap.structure import (
     normalise_sequence,
 )
 
-__all__ = ["Fold", "available_cores", "fold", "load_folds", "save_folds"]
+__all__ = [
+    "ENERGY_SETS",
+    "Fold",
+    "available_cores",
+    "check_energy_params",
+    "energy_parameters",
+    "fold",
+    "iter_folds",
+    "load_folds",
+    "pool_context",
+    "save_folds",
+    "set_energy_parameters",
+]
 
 # Below this many sequences, starting worker processes costs more than it saves.
 _MIN_PARALLEL = 64
@@ -72,19 +84,107 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _fold_chunk(args: tuple[list[str], float | None]) -> list[tuple[str, float]]:
+#: Named ViennaRNA energy parameter sets :func:`set_energy_parameters` takes besides a
+#: ``.par`` file (each loads ``RNA.params_load_<name>``); "rna_turner2004" is the default.
+ENERGY_SETS = (
+    "rna_turner2004",
+    "rna_turner1999",
+    "rna_andronescu2007",
+    "rna_langdon2018",
+    "dna_mathews2004",
+    "dna_mathews1999",
+)
+
+# What this process's ViennaRNA global state holds: (temperature, energy parameters).
+# ViennaRNA keeps its energy parameters in process-global state (and is not thread-safe),
+# so every worker process sets them once, and again only when a run asks for others.
+_ENERGY: tuple[float | None, str | None] = (None, None)
+
+
+def check_energy_params(energy_params: str | os.PathLike[str] | None) -> str | None:
+    """A named set of :data:`ENERGY_SETS` (lower-cased) or a parameter file's absolute
+    path; None stays None. Anything else raises ``ValueError``."""
+    if energy_params is None:
+        return None
+    name = str(energy_params)
+    if name.lower() in ENERGY_SETS:
+        return name.lower()
+    if not os.path.isfile(name):
+        raise ValueError(
+            f"energy parameters {name!r}: neither a parameter file nor one of "
+            + ", ".join(ENERGY_SETS)
+        )
+    return os.path.abspath(name)
+
+
+def set_energy_parameters(
+    temperature: float | None = None, energy_params: str | os.PathLike[str] | None = None
+) -> tuple[float | None, str | None]:
+    """Set this process's ViennaRNA folding temperature and energy parameters.
+
+    ViennaRNA's Python API keeps both in process-global state: every folding process
+    (a pool worker, a Dask worker) calls this before folding; :func:`fold` does so
+    itself. A second call with the same settings does nothing.
+
+    Parameters
+    ----------
+    temperature : float, optional
+        Degrees Celsius. Default is None: 37 C.
+    energy_params : str or PathLike, optional
+        A ViennaRNA ``.par`` file or a name of :data:`ENERGY_SETS`. Default is None:
+        ViennaRNA's default (Turner 2004).
+
+    Returns
+    -------
+    tuple of (float or None, str or None)
+        The settings now in force (the parameter file as an absolute path).
+
+    Raises
+    ------
+    ValueError
+        If ``energy_params`` is neither a file nor a known set.
+    """
+    global _ENERGY
+    import RNA
+
+    wanted = (
+        None if temperature is None else float(temperature),
+        check_energy_params(energy_params),
+    )
+    if wanted == _ENERGY:
+        return _ENERGY
+    if wanted[1] != _ENERGY[1]:
+        name = wanted[1] or "rna_turner2004"
+        if name in ENERGY_SETS:
+            kind, author = name.split("_", 1)
+            getattr(RNA, f"params_load_{kind.upper()}_{author.capitalize()}")()
+        elif not RNA.params_load(name):
+            raise ValueError(f"energy parameters {name!r}: ViennaRNA could not read the file")
+    RNA.cvar.temperature = 37.0 if wanted[0] is None else wanted[0]
+    _ENERGY = wanted
+    return _ENERGY
+
+
+def energy_parameters() -> tuple[float, str | None]:
+    """This process's ViennaRNA folding temperature (from ViennaRNA itself) and the
+    energy parameters last set by :func:`set_energy_parameters` (None: the default)."""
+    import RNA
+
+    return float(RNA.cvar.temperature), _ENERGY[1]
+
+
+def _fold_chunk(
+    args: tuple[list[str], float | None] | tuple[list[str], float | None, str | None],
+) -> list[tuple[str, float]]:
     """Fold a list of clean sequences in this process (also the worker function)."""
     import RNA
 
-    sequences, temperature = args
-    if temperature is None:
-        return [RNA.fold(s) for s in sequences]
-    md = RNA.md()
-    md.temperature = temperature
-    return [RNA.fold_compound(s, md).mfe() for s in sequences]
+    sequences, temperature, energy_params = (*args, None)[:3]
+    set_energy_parameters(temperature, energy_params)
+    return [RNA.fold(s) for s in sequences]
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
+def pool_context() -> multiprocessing.context.BaseContext:
     """The cheapest safe way to start workers.
 
     ``fork`` starts at once and does not re-run the caller's script, but TensorFlow's
@@ -106,6 +206,7 @@ def fold(
     chunksize: int | None = None,
     temperature: float | None = None,
     progress: bool | None = None,
+    energy_params: str | os.PathLike[str] | None = None,
 ) -> list[Fold]:
     """Fold sequences to their MFE structure with ViennaRNA.
 
@@ -126,6 +227,9 @@ def fold(
         (37 C).
     progress : bool, optional
         Show a progress bar. Default is None: on a terminal, for 500 sequences or more.
+    energy_params : str or PathLike, optional
+        A ViennaRNA ``.par`` file or a named set of :data:`ENERGY_SETS`, set in every
+        folding process (:func:`set_energy_parameters`). Default is None: Turner 2004.
 
     Returns
     -------
@@ -151,6 +255,7 @@ def fold(
         raise ValueError(f"got {len(sequences)} sequences but {len(id_list)} ids")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    energy_params = check_energy_params(energy_params)
 
     results: list[Fold | None] = [None] * len(sequences)
     todo: list[int] = []
@@ -176,11 +281,13 @@ def fold(
     try:
         if workers == 1:
             for chunk in chunks:
-                folded.extend(_fold_chunk((chunk, temperature)))
+                folded.extend(_fold_chunk((chunk, temperature, energy_params)))
                 bar.update(len(chunk))
         else:
-            with _pool_context().Pool(workers) as pool:
-                for part in pool.imap(_fold_chunk, [(c, temperature) for c in chunks]):
+            with pool_context().Pool(workers) as pool:
+                for part in pool.imap(
+                    _fold_chunk, [(c, temperature, energy_params) for c in chunks]
+                ):
                     folded.extend(part)
                     bar.update(len(part))
     finally:
@@ -268,3 +375,44 @@ def _fold_of_row(row: dict[str, str | None], where: str) -> Fold:
     except ValueError:  # float() of a malformed number
         return Fold(record_id, sequence, None, math.nan, f"{where}: mfe {mfe_text!r} is no number")
     return Fold(record_id, sequence, structure, mfe)
+
+
+def iter_folds(path: str | os.PathLike[str], chunk_size: int = 1000) -> Iterator[list[Fold]]:
+    """Read a folds TSV (plain or ``.tsv.gz``) lazily, ``chunk_size`` rows at a time.
+
+    The chunks, joined, are what :func:`load_folds` returns (line numbers in the reasons
+    count from the file's start); memory holds one chunk, whatever the file's size.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The TSV file.
+    chunk_size : int, optional
+        Rows per chunk (the last may hold fewer). Default is 1000.
+
+    Yields
+    ------
+    list of Fold
+        Up to ``chunk_size`` records, in file order.
+
+    Raises
+    ------
+    ValueError
+        As :func:`load_folds`, naming the file.
+    """
+    import csv
+    import itertools
+
+    from mirnamap.datasets import open_text, text_head
+
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    text_head(path)  # an empty file fails before anything is yielded
+    with open_text(path) as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        missing = {"id", "sequence", "structure"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{path}: not a folds table, missing column(s) {sorted(missing)}")
+        rows = enumerate(reader, start=2)
+        while chunk := list(itertools.islice(rows, chunk_size)):
+            yield [_fold_of_row(row, f"{path} line {line}") for line, row in chunk]

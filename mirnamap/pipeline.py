@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from mirnamap._typing import Images, Layout
     from mirnamap.ensemble import Ensemble
+    from mirnamap.stream import StreamSummary
 
 __all__ = [
     "TARGETS",
@@ -49,11 +50,15 @@ __all__ = [
     "InputError",
     "InputWarning",
     "Inputs",
+    "MotifResult",
     "Predictions",
     "TrainedClassifier",
     "TrainingSet",
     "explain_hairpins",
+    "kind_of_file",
+    "list_methods",
     "load_training_set",
+    "motifs_of",
     "predict_hairpins",
     "read_source",
     "train_classifier",
@@ -62,6 +67,8 @@ __all__ = [
 
 #: What ``target`` accepts by name: the class whose logit the maps explain.
 TARGETS: dict[str, int | None] = {"pre-mirna": 1, "negative": 0, "predicted": None}
+#: How an ensemble's members share a sampling backend's samples (see explain_hairpins).
+MEMBER_SAMPLES = ("each", "split")
 
 #: Anything :func:`read_source` reads.
 Source = str | os.PathLike | Encoding | Sequence[str] | Mapping[str, str] | np.ndarray
@@ -137,15 +144,22 @@ def _from_encoding(encoding: Encoding, name: str) -> Inputs:
     )
 
 
-def _kind_of_file(path: Path) -> str:
-    """``"npz"``, ``"fasta"`` or ``"folds"``, from the file's first bytes."""
-    from mirnamap.datasets import read_text
+def kind_of_file(path: Path) -> str:
+    """``"npz"``, ``"fasta"`` or ``"folds"``, from the file's first bytes (read no further).
+
+    Raises
+    ------
+    InputError
+        Naming the file, if it is none of them (or empty, not UTF-8, damaged gzip).
+    """
+    from mirnamap.datasets import text_head
 
     with open(path, "rb") as handle:
         head = handle.read(4)
     if head[:4] == b"PK\x03\x04" or path.suffix == ".npz":
         return "npz"
-    text = read_text(path)  # names the file if empty, not UTF-8 or damaged gzip
+    # Only the file's start: the reader that follows reads the whole file once.
+    text = text_head(path)  # names the file if empty, not UTF-8 or damaged gzip
     if text.lstrip()[:1] == ">":
         return "fasta"
     header = text.split("\n", 1)[0].rstrip("\r").split("\t")
@@ -252,7 +266,7 @@ def read_source(source: Source, *, workers: int | None = None) -> Inputs:
         if path.is_dir():
             raise InputError(f"{path}: is a folder, not a file")
         try:
-            kind = _kind_of_file(path)
+            kind = kind_of_file(path)
             if kind == "npz":
                 inputs = _read_npz(path)
             elif kind == "fasta":
@@ -418,7 +432,14 @@ def predict_hairpins(
     batch_size: int = 256,
     workers: int | None = None,
     precision: str = "float32",
-) -> Predictions:
+    out: str | os.PathLike[str] | None = None,
+    chunk_size: int = 1000,
+    resume: bool = False,
+    executor: Any = None,
+    temperature: float | None = None,
+    energy_params: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+) -> Predictions | StreamSummary:
     """Predict P(pre-miRNA) for every record of any input.
 
     Parameters
@@ -439,11 +460,36 @@ def predict_hairpins(
     precision : {"float32", "bfloat16", "float16"}, optional
         Arithmetic of the forward passes (:mod:`mirnamap.precision`); float32 with a
         warning where the hardware lacks the instructions. Default is "float32".
+    out : path, optional
+        Stream: read, fold, draw and predict ``chunk_size`` records at a time and append
+        their rows to this TSV (what :meth:`Predictions.save` writes), holding a few
+        chunks in memory whatever the input's size; returns a
+        :class:`~mirnamap.stream.StreamSummary`. Default is None: one in-memory
+        :class:`Predictions`.
+    chunk_size : int, optional
+        Records per chunk. Default is 1000.
+    resume : bool, optional
+        With ``out``: skip the records an interrupted run wrote (checked by id and by a
+        hash of the records and of this run's parameters) and go on. Default is False.
+    executor : distributed.Client or str, optional
+        A Dask cluster (a client or a scheduler address): every chunk is folded, drawn
+        and predicted in a worker, which loads the model once. Default is None: folding
+        in processes on this machine, the model in this one.
+    temperature : float, optional
+        Folding temperature in degrees Celsius, set in every folding process. Default is
+        None: 37 C.
+    energy_params : path or str, optional
+        A ViennaRNA ``.par`` file or a set of :data:`mirnamap.fold.ENERGY_SETS`, set in
+        every folding process. Default is None: Turner 2004.
+    progress : bool, optional
+        With chunks: a progress bar (records per second, time left). Default is None: on
+        a terminal.
 
     Returns
     -------
-    Predictions
-        One probability per input record (NaN with a reason for those without an image).
+    Predictions or StreamSummary
+        One probability per input record (NaN with a reason for those without an image);
+        with ``out``, a summary of what was written (:mod:`mirnamap.stream`).
     """
     from mirnamap.ensemble import resolve_ensemble
 
@@ -451,6 +497,16 @@ def predict_hairpins(
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    streamed = (out, executor, temperature, energy_params)
+    if resume or any(x is not None for x in streamed):  # chunked or distributed: see stream
+        from mirnamap.stream import run_predict
+
+        return run_predict(
+            source, model, members=members, out=out, chunk_size=chunk_size, resume=resume,
+            executor=executor, workers=workers, progress=progress, temperature=temperature,
+            energy_params=energy_params, threshold=threshold, batch_size=batch_size,
+            precision=precision,
+        )  # fmt: skip
     ensemble = _at_precision(resolve_ensemble(model, members), precision)
     inputs = read_source(source, workers=workers)
     columns = [np.full(len(inputs.ids), np.nan) for _ in range(3)]
@@ -546,6 +602,9 @@ class Explanation:
     precision : str
         The arithmetic the maps ran in ("float32", "bfloat16" or "float16"; see
         :mod:`mirnamap.precision`); the probabilities are always float32.
+    member_samples : str
+        "each" (every member drew all the samples) or "split" (the members shared them
+        out; the spread of the sampling backends is then NaN).
     """
 
     ids: tuple[str, ...]
@@ -571,6 +630,7 @@ class Explanation:
     seconds: dict[str, float] = field(default_factory=dict)
     channel_maps: dict[str, np.ndarray] = field(default_factory=dict)
     precision: str = "float32"
+    member_samples: str = "each"
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -834,7 +894,16 @@ def explain_hairpins(
     workers: int | None = None,
     progress: bool | None = None,
     precision: str = "float32",
-) -> Explanation:
+    member_samples: str = "each",
+    out: str | os.PathLike[str] | None = None,
+    pictures: bool = False,
+    svg: bool = False,
+    chunk_size: int = 1000,
+    resume: bool = False,
+    executor: Any = None,
+    temperature: float | None = None,
+    energy_params: str | os.PathLike[str] | None = None,
+) -> Explanation | StreamSummary:
     """Fold, draw, predict and explain every record of any input, with several methods.
 
     Parameters
@@ -843,7 +912,9 @@ def explain_hairpins(
         Anything :func:`read_source` reads that has sequences (not a bare image archive:
         nucleotide scores need the pixel layout).
     methods : str or sequence of str, optional
-        Backends of :func:`mirnamap.saliency.list_backends`. Default is
+        Backends of :func:`mirnamap.saliency.list_backends`, or ``"ism"``: in-silico
+        mutagenesis with refolding (:func:`mirnamap.mutagenesis.ism`; its options, e.g.
+        ``{"ism": {"deletions": True}}``, go in ``params``). Default is
         ``("smoothgrad_guided_backprop",)``.
     model : Ensemble, keras.Model, path or None, optional
         The classifier (never modified): an ensemble, one model, a ``.zip`` ensemble or a
@@ -876,10 +947,27 @@ def explain_hairpins(
         Arithmetic of the saliency passes (:func:`mirnamap.saliency.explain`); float32 with
         a warning where the hardware lacks the instructions. The one run is
         ``Explanation.precision``. Default is "float32".
+    member_samples : {"each", "split"}, optional
+        With several members, for the backends whose map is a mean over samples
+        (SmoothGrad, SmoothGrad², SmoothGrad-guided backprop, SHAP): "each" gives every
+        member all the samples (the members' spread is kept); "split" deals the samples
+        out among the members (:func:`mirnamap.saliency.share_samples`), so the ensemble's
+        mean map costs what one member's does, and its spread is NaN. Other backends run
+        every member whole either way. Default is "each".
+    out : path, optional
+        Stream into this folder: ``chunk_size`` records at a time are read, folded,
+        drawn, predicted and explained, and their rows appended to what
+        :meth:`Explanation.save` writes (``saliency.tsv``, ``summary.tsv``,
+        ``failed.tsv``); returns a :class:`~mirnamap.stream.StreamSummary`. Default is
+        None: one in-memory :class:`Explanation`.
+    pictures, svg : bool, optional
+        With ``out``: also draw each record's pictures (and SVGs). Default is False.
+    chunk_size, resume, executor, temperature, energy_params
+        As in :func:`predict_hairpins`.
 
     Returns
     -------
-    Explanation
+    Explanation or StreamSummary
 
     Raises
     ------
@@ -897,7 +985,8 @@ def explain_hairpins(
     if not methods:
         raise ValueError("give at least one method")
     for method in methods:
-        get_backend(method)  # an unknown name raises, listing the known ones
+        if method not in SEQUENCE_METHODS:
+            get_backend(method)  # an unknown name raises, listing the known ones
     params = {m: dict(p) for m, p in (params or {}).items()}
     stray = sorted(set(params) - set(methods))
     if stray:
@@ -905,7 +994,20 @@ def explain_hairpins(
     for method, options in params.items():
         if "reduce" in options:  # nucleotide scores need one map per image, not per channel
             raise ValueError(f"{method}: 'reduce' is not an option here (maps are channel sums)")
+    if member_samples not in MEMBER_SAMPLES:
+        raise ValueError(f"member_samples must be one of {MEMBER_SAMPLES}, got {member_samples!r}")
     target_class = _resolve_target(target)
+    streamed = (out, executor, temperature, energy_params)
+    if resume or any(x is not None for x in streamed):  # chunked or distributed: see stream
+        from mirnamap.stream import run_explain
+
+        return run_explain(
+            source, methods, model, ids=ids, members=members, out=out, pictures=pictures,
+            svg=svg, chunk_size=chunk_size, resume=resume, executor=executor, workers=workers,
+            progress=progress, temperature=temperature, energy_params=energy_params,
+            target=target, params=params or None, channels=channels, batch_size=batch_size,
+            seed=seed, precision=precision, member_samples=member_samples,
+        )  # fmt: skip
     ensemble = resolve_ensemble(model, members)
     inputs = read_source(source, workers=workers)
     if inputs.encoding is None:
@@ -929,6 +1031,21 @@ def explain_hairpins(
     channel_maps = {}
     for method in methods:
         start = time.perf_counter()
+        if method in SEQUENCE_METHODS:  # explains the sequence: mutates and refolds it
+            found = _sequence_method(
+                ensemble,
+                sequences,
+                tuple(encoding.structures[k] for k in chosen),
+                layout,
+                record_ids,
+                target_class,
+                dict(batch_size=batch_size, seed=seed, progress=progress, workers=workers)
+                | params.get(method, {}),
+            )
+            maps[method], sd_maps[method], sd_scores[method] = found[:3]
+            projections[method], magnitudes[method] = found[3:]
+            seconds[method] = time.perf_counter() - start
+            continue
         maps[method], sd_maps[method], sd_scores[method], per_channel = _ensemble_maps(
             ensemble,
             images,
@@ -945,6 +1062,7 @@ def explain_hairpins(
                 **params.get(method, {}),
             ),
             channels,
+            member_samples,
         )
         if per_channel is not None:
             channel_maps[method] = per_channel
@@ -975,6 +1093,7 @@ def explain_hairpins(
         seconds=seconds,
         channel_maps=channel_maps,
         precision=precision,
+        member_samples=member_samples,
     )
 
 
@@ -988,25 +1107,45 @@ def _ensemble_maps(
     target: int | np.ndarray | None,
     options: dict[str, Any],
     channels: bool,
+    member_samples: str = "each",
 ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...], np.ndarray | None]:
     """One method's maps averaged over the members, their per-pixel and per-nucleotide
     standard deviations across the members, and (``channels``, for a backend with a
-    ``reduce`` option) the mean per-channel maps ``(M, 25, 100, 3)``."""
+    ``reduce`` option) the mean per-channel maps ``(M, 25, 100, 3)``.
+
+    With ``member_samples="split"`` a sampling backend's samples are dealt out among the
+    members (:func:`mirnamap.saliency.share_samples`): the mean is the sample-weighted
+    mean of the members' maps, and the spread is NaN (each member's map then holds the
+    noise of its few samples, not only the members' disagreement)."""
     from mirnamap.ensemble import spread
-    from mirnamap.saliency import explain, get_backend
+    from mirnamap.saliency import explain, get_backend, share_samples
     from mirnamap.saliency._common import reduce_channels
 
+    shares = None
+    if member_samples == "split" and len(ensemble) > 1:
+        shares = share_samples(method, len(ensemble), options)
+    if shares is None:  # every member with the options as given
+        shares = [(k, options, 1.0 / len(ensemble)) for k in range(len(ensemble))]
+        split = False
+    else:
+        split = True
+    runs = [(ensemble.members[k], own) for k, own, _ in shares]
     per_channel = None
     if channels and "reduce" in inspect.signature(get_backend(method)).parameters:
         per_channel = np.stack(
-            [explain(m, images, method, target, reduce=None, **options) for m in ensemble.members]
+            [explain(m, images, method, target, reduce=None, **o) for m, o in runs]
         )
         # The same reduction the backend applies by default: the maps are identical.
         per_member = np.stack([reduce_channels(c, "sum") for c in per_channel])
     else:
-        per_member = np.stack(
-            [explain(m, images, method, target, **options) for m in ensemble.members]
-        )
+        per_member = np.stack([explain(m, images, method, target, **o) for m, o in runs])
+    if split:
+        weights = np.array([w for _, _, w in shares], np.float32)
+        mean = np.tensordot(weights, per_member, axes=1).astype(np.float32)
+        if per_channel is not None:
+            per_channel = np.tensordot(weights, per_channel, axes=1).astype(np.float32)
+        unknown = tuple(np.full(n, np.nan, np.float32) for n in lengths)
+        return mean, np.full(mean.shape, np.nan, np.float32), unknown, per_channel
     scores = [project(m, layout, lengths, ids=ids).scores for m in per_member]
     by_record = [np.stack([s[k] for s in scores]) for k in range(len(ids))]
     with np.errstate(invalid="ignore"):
@@ -1015,6 +1154,63 @@ def _ensemble_maps(
     if per_channel is not None:
         per_channel = per_channel[0] if len(ensemble) == 1 else per_channel.mean(axis=0)
     return mean, spread(per_member).astype(np.float32), sd_scores, per_channel
+
+
+#: Methods that explain the sequence rather than the image (:mod:`mirnamap.mutagenesis`):
+#: ``explain_hairpins`` takes them beside the saliency backends.
+SEQUENCE_METHODS = ("ism",)
+
+
+def list_methods() -> list[str]:
+    """Every method :func:`explain_hairpins` takes: the saliency backends, then ``ism``."""
+    from mirnamap.saliency import list_backends
+
+    return [*list_backends(), *SEQUENCE_METHODS]
+
+
+def _sequence_method(
+    ensemble: Ensemble,
+    sequences: tuple[str, ...],
+    structures: tuple[str, ...],
+    layout: Layout,
+    ids: tuple[str, ...],
+    target: int | np.ndarray | None,
+    options: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...], Projection, Projection]:
+    """In-silico mutagenesis (:func:`mirnamap.mutagenesis.ism`) as an explanation method.
+
+    The wild types are drawn with the structures explained, so their images are the ones
+    the other methods explain. Returns the maps (the nucleotide scores painted onto their
+    pixels, :func:`mirnamap.mutagenesis.paint_scores`, so that projecting them gives the
+    scores back), the per-pixel and per-nucleotide spread across members, and the
+    signed and magnitude projections. These hold the mutagenesis scores of **every**
+    nucleotide, those off the canvas (``n_pixels == 0``) too, as refolding gives them an
+    effect; background and gap are 0 (mutagenesis puts nothing on empty pixels).
+    """
+    from mirnamap.mutagenesis import ism, paint_scores
+
+    found = ism(ensemble, sequences, structures=structures, ids=ids, target=target, **options)
+    if found.failures:  # cannot happen: the same records were drawn before
+        first = found.failures[0]
+        raise ValueError(f"record {first.id!r}: ism failed: {first.reason}")
+    n_pixels = tuple(
+        np.bincount(lay[lay >= 0].astype(np.int64), minlength=len(s)).astype(np.int64)
+        for lay, s in zip(layout, sequences, strict=True)
+    )
+
+    def as_projection(scores: tuple[np.ndarray, ...]) -> Projection:
+        zeros = np.zeros(len(scores))
+        total = np.array([np.nansum(s) for s in scores], dtype=np.float64)
+        return Projection(scores, n_pixels, None, zeros, zeros.copy(), total)
+
+    magnitudes = tuple(np.abs(s) for s in found.scores)
+    return (
+        paint_scores(found.scores, layout),
+        paint_scores(found.sd, layout),
+        found.sd,
+        as_projection(found.scores),
+        as_projection(magnitudes),
+    )
 
 
 # --------------------------------------------------------------------------- training
@@ -1148,6 +1344,10 @@ class TrainedClassifier(NamedTuple):
         The seed of the split, the weights and the dropout.
     skipped : tuple of Failure
         Records of the training set left out (not folded or not drawn).
+    gini : dict or None
+        With the Gini bottleneck (``train(gini=...)``): ``lam``, ``layer``, and the
+        trained layer's per-unit ``gini_index`` and ``mass_90`` (inputs carrying 90 % of
+        |w|, :func:`mirnamap.train.mass_count`). Default is None: trained without it.
     """
 
     model: keras.Model
@@ -1157,6 +1357,7 @@ class TrainedClassifier(NamedTuple):
     n_validation: int
     seed: int
     skipped: tuple[Failure, ...]
+    gini: dict[str, Any] | None = None
 
     def save(
         self,
@@ -1187,6 +1388,7 @@ class TrainedClassifier(NamedTuple):
             "skipped": [{"id": f.id, "reason": f.reason} for f in self.skipped],
             "epochs_run": len(self.history["loss"]),
             "metrics": self.metrics,
+            "gini": self.gini,
             "history": self.history,
         }
         metrics_path.parent.mkdir(parents=True, exist_ok=True)
@@ -1216,7 +1418,7 @@ def train_classifier(
     **options
         Passed to :func:`mirnamap.train.train` (``epochs``, ``batch_size``,
         ``learning_rate``, ``class_weight``, ``early_stopping``, ``reduce_lr``,
-        ``verbose``).
+        ``verbose``, ``gini``, ``gini_layer``).
 
     Returns
     -------
@@ -1224,7 +1426,7 @@ def train_classifier(
     """
     from mirnamap.evaluate import metrics
     from mirnamap.model import predict_proba
-    from mirnamap.train import stratified_split, train
+    from mirnamap.train import gini_index, mass_count, stratified_split, train
 
     images, labels = data.images, data.labels
     if len(set(np.asarray(labels).tolist())) < 2:
@@ -1236,6 +1438,131 @@ def train_classifier(
     if data.test is not None:
         scores["test"] = metrics(data.test[1], predict_proba(result.model, data.test[0]))
     n_val = int(is_val.sum())
+    gini = None
+    if options.get("gini") is not None:
+        layer = options.get("gini_layer", "logits")
+        kernel = result.model.get_layer(layer).get_weights()[0]
+        gini = {
+            "lam": float(options["gini"]),
+            "layer": layer,
+            "gini_index": gini_index(kernel).tolist(),
+            "mass_90": mass_count(kernel, 0.9).tolist(),
+        }
     return TrainedClassifier(
-        result.model, result.history, scores, len(labels) - n_val, n_val, seed, data.failures
+        result.model,
+        result.history,
+        scores,
+        len(labels) - n_val,
+        n_val,
+        seed,
+        data.failures,
+        gini,
+    )
+
+
+class MotifResult(NamedTuple):
+    """Seqlets and motifs of one method's nucleotide maps (:func:`motifs_of`).
+
+    Attributes
+    ----------
+    method : str
+        The backend whose maps were searched.
+    seqlets : mirnamap.motifs.Seqlets
+        Every seqlet, and per explained hairpin its threshold or why it was skipped.
+    motifs : mirnamap.motifs.Motifs
+        The motifs, by support, and each seqlet's motif.
+    failures : tuple of Failure
+        The records of the explanation that have no map at all.
+    """
+
+    method: str
+    seqlets: Any
+    motifs: Any
+    failures: tuple[Failure, ...] = ()
+
+    def seqlet_frame(self) -> pd.DataFrame:
+        """One row per seqlet: method, id, hairpin, position (1-based start), start, end,
+        sequence, sign, score, region, threshold, motif ("" for none)."""
+        frame = self.seqlets.to_frame(self.motifs.assignment)
+        frame.insert(2, "position", frame["start"] + 1)
+        frame.insert(0, "method", self.method)
+        return frame
+
+    def hairpins_frame(self) -> pd.DataFrame:
+        """One row per input record: searched, skipped (with the reason) or failed before
+        it had a map (with the stage's reason)."""
+        import pandas as pd
+
+        frame = self.seqlets.hairpins_frame()
+        failed = pd.DataFrame(
+            {
+                "id": [f.id for f in self.failures],
+                "n_seqlets": 0,
+                "threshold": np.nan,
+                "status": "failed",
+                "reason": [f"{f.stage}: {f.reason}" for f in self.failures],
+            }
+        )
+        return pd.concat([frame, failed], ignore_index=True) if len(failed) else frame
+
+    def save(self, folder: str | os.PathLike[str], *, logos: bool = True) -> list[Path]:
+        """Write ``seqlets.tsv``, ``motifs.tsv``, ``hairpins.tsv`` and, with ``logos``, one
+        ``logos/<motif>.png`` per motif (an earlier run's ``logos/motif_*.png`` are removed
+        first); returns the files written."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, frame in (
+            ("seqlets.tsv", self.seqlet_frame()),
+            ("motifs.tsv", self.motifs.to_frame().assign(method=self.method)),
+            ("hairpins.tsv", self.hairpins_frame()),
+        ):
+            frame.to_csv(folder / name, sep="\t", index=False, float_format="%.6g")
+            written.append(folder / name)
+        for stale in (folder / "logos").glob("motif_*.png"):  # of an earlier run
+            stale.unlink()
+        if logos and len(self.motifs):
+            from mirnamap.plot import save_motif_logos
+
+            written += save_motif_logos(self.motifs.motifs, folder / "logos")
+        return written
+
+
+def motifs_of(
+    explanation: Explanation,
+    method: str,
+    *,
+    seqlet_options: Mapping[str, Any] | None = None,
+    motif_options: Mapping[str, Any] | None = None,
+) -> MotifResult:
+    """Seqlets and motifs of one method's nucleotide maps across the explained hairpins.
+
+    Parameters
+    ----------
+    explanation : Explanation
+        From :func:`explain_hairpins`.
+    method : str
+        One of ``explanation.methods``.
+    seqlet_options : mapping, optional
+        Options of :func:`mirnamap.motifs.call_seqlets` (width, alpha, n_null, sign,
+        max_per_hairpin; ``seed`` defaults to the explanation's seed).
+    motif_options : mapping, optional
+        Options of :func:`mirnamap.motifs.find_motifs` (k, flank, min_support, ...).
+
+    Returns
+    -------
+    MotifResult
+    """
+    from mirnamap.motifs import call_seqlets, find_motifs
+
+    options = {"seed": explanation.seed, **(seqlet_options or {})}
+    found = call_seqlets(
+        explanation.scores(method),
+        explanation.sequences,
+        explanation.structures,
+        ids=explanation.ids,
+        **options,
+    )
+    return MotifResult(
+        method, found, find_motifs(found, **(motif_options or {})), explanation.failures
     )

@@ -362,3 +362,58 @@ def test_channel_maps_sum_to_the_maps(sources, model):
         result.channel_maps["gradient"].sum(axis=-1), result.maps["gradient"], rtol=1e-5, atol=1e-6
     )
     assert not plain.channel_maps
+
+
+def test_split_member_samples_is_the_weighted_mean_of_each_members_share(sources, two_members):
+    from mirnamap.ensemble import Ensemble
+    from mirnamap.saliency import explain, share_samples
+
+    ensemble = Ensemble(two_members)
+    options = {"n_samples": 5, "noise_level": 0.1}
+    params = {"smoothgrad": options, "gradient": {}}
+    split = explain_hairpins(
+        sources["npz"], ["smoothgrad", "gradient"], ensemble, params=params, member_samples="split"
+    )
+    each = explain_hairpins(sources["npz"], ["smoothgrad", "gradient"], ensemble, params=params)
+    shares = share_samples("smoothgrad", 2, {**options, "seed": 0})
+    assert [(k, o["n_samples"], w) for k, o, w in shares] == [(0, 3, 0.6), (1, 2, 0.4)]
+    assert shares[0][1]["seed"] != shares[1][1]["seed"]  # no draw is repeated
+    by_hand = sum(
+        w * explain(two_members[k], split.images, "smoothgrad", 1, **o) for k, o, w in shares
+    )
+    np.testing.assert_allclose(split.maps["smoothgrad"], by_hand, rtol=1e-5, atol=1e-7)
+    assert np.isnan(split.sd_maps["smoothgrad"]).all()
+    assert all(np.isnan(sd).all() for sd in split.sd_scores["smoothgrad"])
+    assert not np.array_equal(split.maps["smoothgrad"], each.maps["smoothgrad"])
+    # A deterministic backend runs every member whole: identical, with its spread.
+    np.testing.assert_array_equal(split.maps["gradient"], each.maps["gradient"])
+    np.testing.assert_array_equal(split.sd_maps["gradient"], each.sd_maps["gradient"])
+    assert split.member_samples == "split" and each.member_samples == "each"
+    # One model: nothing to share; a bad mode is named.
+    one = explain_hairpins(
+        sources["npz"],
+        "smoothgrad",
+        two_members[0],
+        params={"smoothgrad": options},
+        member_samples="split",
+    )
+    alone = explain_hairpins(
+        sources["npz"], "smoothgrad", two_members[0], params={"smoothgrad": options}
+    )
+    np.testing.assert_array_equal(one.maps["smoothgrad"], alone.maps["smoothgrad"])
+    with pytest.raises(ValueError, match="member_samples"):
+        explain_hairpins(sources["npz"], "gradient", ensemble, member_samples="half")
+
+
+def test_vargrad_and_deterministic_backends_do_not_share_samples():
+    from mirnamap.saliency import share_samples
+
+    assert share_samples("vargrad", 5, {}) is None
+    assert share_samples("smoothgrad", 5, {"variant": "vargrad"}) is None
+    assert share_samples("integrated_gradients", 5, {}) is None
+    shares = share_samples("shap", 3, {"seed": 7})  # SHAP's default 200 samples
+    assert [o["n_samples"] for _, o, _ in shares] == [67, 67, 66]
+    assert sum(w for _, _, w in shares) == pytest.approx(1.0)
+    assert len(share_samples("smoothgrad", 5, {"n_samples": 2})) == 2  # members left idle
+    with pytest.raises(ValueError, match="n_members"):
+        share_samples("smoothgrad", 0, {})

@@ -78,6 +78,9 @@ class BenchmarkConfig:
         Folding processes. Default is None: every core.
     batch_size_explain : int
         Batch size of the backends. Default is 64.
+    gini, gini_layer : float or None, str
+        The Gini-bottleneck penalty of the task models' training
+        (:func:`mirnamap.train.train`). Default is None (off) and "logits".
     """
 
     tasks: tuple[str, ...] = ("motif",)
@@ -103,6 +106,8 @@ class BenchmarkConfig:
     seed: int = 0
     workers: int | None = None
     batch_size_explain: int = 64
+    gini: float | None = None
+    gini_layer: str = "logits"
 
     def check(self) -> BenchmarkConfig:
         """Raise ValueError naming the first setting that makes no sense."""

@@ -48,6 +48,7 @@ from mirnamap.saliency._common import (
     precision_backends,
     registered,
     resolve_targets,
+    share_samples,
 )
 from mirnamap.saliency.smoothgrad import noise_tunnel
 
@@ -66,6 +67,7 @@ __all__ = [
     "noise_tunnel",
     "offered_precisions",
     "precision_backends",
+    "share_samples",
 ]
 
 #: The project's headline method.
