@@ -76,7 +76,7 @@ def main() -> None:
         f"(length {min(lengths)}-{max(lengths)}, {len(mutants)} mutants), {workers} workers",
         "",
         f"Machine: {platform.processor() or platform.machine()}, {available_cores()} cores "
-        f"(shared with other jobs during the run); best of {args.repeat} round(s); "
+        f"(say what else was running); best of {args.repeat} round(s); "
         f"{undrawable} of {len(mutants)} mutants could not be drawn (NaN, counted).",
         "",
         "| step | seconds | hairpins/s | mutants/s | x folding limit |",
