@@ -193,6 +193,38 @@ def test_streamed_explanation_with_default_batches_matches_to_round_off(
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-9)
 
 
+def test_streamed_ensemble_explanation_with_shared_samples_equals_the_in_memory_files(
+    tmp_path, fasta
+):
+    from mirnamap.ensemble import Ensemble, save_ensemble
+
+    members = [build_model(filters=(4, 4, 4), dense_units=8, seed=s) for s in (3, 4)]
+    path = save_ensemble(Ensemble(members, names=["a", "b"]), tmp_path / "e.zip")
+    options = dict(
+        methods=["smoothgrad", "gradient"],
+        model=path,
+        params={"smoothgrad": {"n_samples": 3}},
+        member_samples="split",
+        batch_size=1,
+        progress=False,
+    )
+    in_memory = explain_hairpins(fasta, workers=1, **options)
+    in_memory.save(tmp_path / "memory", pictures=False)
+    explain_hairpins(fasta, out=tmp_path / "streamed", chunk_size=11, **options)
+    for name in TABLES:
+        assert (tmp_path / "streamed" / name).read_text() == (
+            tmp_path / "memory" / name
+        ).read_text()
+    header = (tmp_path / "memory" / "saliency.tsv").read_text().split("\n", 1)[0]
+    assert header.endswith("smoothgrad\tsmoothgrad:sd\tgradient\tgradient:sd")
+    # A resumed run with the other sampling mode is another run: refused.
+    with pytest.raises(ValueError):
+        explain_hairpins(
+            fasta, out=tmp_path / "streamed", chunk_size=11, resume=True,
+            **{**options, "member_samples": "each"},
+        )  # fmt: skip
+
+
 def test_streamed_explanation_of_chosen_ids_and_pictures(tmp_path, model_path, fasta):
     in_memory = explain_hairpins(
         fasta, "gradient", model_path, ids=["h3", "h30", "bad"], batch_size=1, progress=False
