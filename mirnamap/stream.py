@@ -125,11 +125,12 @@ class Chunk(NamedTuple):
         elif self.folds is not None:
             for f in self.folds:
                 h.update(f"{f.id}\0{f.sequence}\0{f.structure}\0{f.error}\n".encode())
-        else:
-            assert self.inputs is not None
+        elif self.inputs is not None:
             h.update("\0".join(self.inputs.ids).encode())
             h.update(np.ascontiguousarray(self.inputs.images).tobytes())
             h.update(np.asarray(self.inputs.index).tobytes())
+        else:
+            raise ValueError(f"{self.name}: a chunk with no sequences, folds or images")
         return h.hexdigest()
 
 
@@ -284,7 +285,8 @@ def draw_chunk(
         return chunk.inputs
     if chunk.folds is not None:
         return inputs_of_folds(chunk.folds, chunk.name, "read")
-    assert chunk.sequences is not None
+    if chunk.sequences is None:
+        raise ValueError(f"{chunk.name}: a chunk with no sequences, folds or images")
     folds = fold(
         chunk.sequences,
         ids=chunk.ids,

@@ -458,3 +458,13 @@ def test_cli_streams_explanations(tmp_path, model_path, fasta, capsys):
     html = ["--html", str(tmp_path / "r.html"), "--chunk-size", "9"]
     assert main(["explain", *common, "--out", str(tmp_path / "h"), *html]) == 2
     assert "--html needs every record in memory" in capsys.readouterr().err
+
+
+def test_a_chunk_without_records_is_a_named_error():
+    from mirnamap.stream import Chunk, draw_chunk
+
+    empty = Chunk(0, 0, ("a",), None, None, None, "in.fa")
+    with pytest.raises(ValueError, match="in.fa: a chunk with no sequences"):
+        empty.digest("salt")
+    with pytest.raises(ValueError, match="in.fa: a chunk with no sequences"):
+        draw_chunk(empty)
