@@ -15,6 +15,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from mirnamap.pipeline import MEMBER_SAMPLES, TARGETS
 from mirnamap.precision import PRECISIONS
@@ -136,6 +137,12 @@ def _streamed(args: argparse.Namespace) -> dict | None:
     return options if asked or args.temperature is not None or args.energy_params else None
 
 
+def _chunks(summary: Any) -> str:
+    """`` in N chunks (R records/s, M resumed)`` of a streamed run's summary."""
+    resumed = f", {summary.n_resumed} resumed" if summary.n_resumed else ""
+    return f" in {summary.n_chunks} chunks ({summary.records_per_second:.1f} records/s{resumed})"
+
+
 def _failed_rows(path: Path, status_column: bool) -> list:
     """The failed records of a written TSV, read row by row (a :class:`Failure` each)."""
     import csv
@@ -151,32 +158,6 @@ def _failed_rows(path: Path, status_column: bool) -> list:
         ]
 
 
-def _run_predict_streamed(args: argparse.Namespace, options: dict) -> int:
-    from mirnamap.files import check_output_file
-    from mirnamap.pipeline import predict_hairpins
-
-    with _library_call():
-        check_output_file(args.output, "--output")
-        summary = predict_hairpins(
-            args.input,
-            args.model,
-            members=args.members,
-            precision=args.precision,
-            threshold=args.threshold,
-            batch_size=args.batch_size,
-            workers=args.workers,
-            out=args.output,
-            **options,
-        )
-    _report_failures(_failed_rows(args.output, True), summary.n_records, "predicted")
-    resumed = f", {summary.n_resumed} resumed" if summary.n_resumed else ""
-    print(
-        f"predicted {summary.n_ok} of {summary.n_records} records in {summary.n_chunks} "
-        f"chunks ({summary.records_per_second:.1f} records/s{resumed}) -> {args.output}"
-    )
-    return EXIT_ALL_FAILED if summary.n_ok == 0 else 0
-
-
 def _run_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -186,8 +167,7 @@ def _run_predict(args: argparse.Namespace) -> int:
 
     if not 0.0 <= args.threshold <= 1.0:
         raise CommandError(f"--threshold must be in [0, 1], got {args.threshold}")
-    if (options := _streamed(args)) is not None:
-        return _run_predict_streamed(args, options)
+    streamed = _streamed(args)
     with _library_call():
         check_output_file(args.output, "--output")
         result = predict_hairpins(
@@ -198,7 +178,13 @@ def _run_predict(args: argparse.Namespace) -> int:
             threshold=args.threshold,
             batch_size=args.batch_size,
             workers=args.workers,
+            **({} if streamed is None else {"out": args.output, **streamed}),
         )
+    if streamed is not None:  # the rows are written already: report from the file
+        _report_failures(_failed_rows(args.output, True), result.n_records, "predicted")
+        counts = f"{result.n_ok} of {result.n_records} records{_chunks(result)}"
+        print(f"predicted {counts} -> {args.output}")
+        return EXIT_ALL_FAILED if result.n_ok == 0 else 0
     result.save(args.output)
     _report_failures(result.failures, len(result), "predicted")
     n_ok, n_positive = int(result.ok.sum()), int(np.sum(result.predicted == 1))
@@ -250,42 +236,6 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_explain_streamed(args: argparse.Namespace, options: dict) -> int:
-    from mirnamap.files import check_output_dir
-    from mirnamap.pipeline import explain_hairpins
-
-    if args.html is not None:
-        raise CommandError("--html needs every record in memory: leave out the streaming options")
-    with _library_call():
-        check_output_dir(args.out, "--out")
-        summary = explain_hairpins(
-            args.input,
-            args.method,
-            args.model,
-            target=args.target,
-            ids=args.ids,
-            members=args.members,
-            precision=args.precision,
-            member_samples=args.member_samples,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            workers=args.workers,
-            out=args.out,
-            pictures=not args.no_pictures,
-            svg=args.svg,
-            **options,
-        )
-    failed = _failed_rows(args.out / "failed.tsv", False)
-    _report_failures(failed, summary.n_records, "explained")
-    resumed = f", {summary.n_resumed} resumed" if summary.n_resumed else ""
-    print(
-        f"explained {summary.n_records - len(failed)} of {summary.n_records} records with "
-        f"{', '.join(args.method)} in {summary.n_chunks} chunks "
-        f"({summary.records_per_second:.1f} records/s{resumed}) -> {args.out}/"
-    )
-    return EXIT_ALL_FAILED if summary.n_records == len(failed) else 0
-
-
 def _run_explain(args: argparse.Namespace) -> int:
     from mirnamap.files import check_output_dir, check_output_file
     from mirnamap.pipeline import explain_hairpins, list_methods
@@ -294,8 +244,13 @@ def _run_explain(args: argparse.Namespace) -> int:
     if methods == ("list",):
         print("\n".join(list_methods()))
         return 0
-    if (options := _streamed(args)) is not None:
-        return _run_explain_streamed(args, options)
+    streamed = _streamed(args)
+    if streamed is None:
+        extra = {"progress": True, "channels": args.html is not None}  # the report's R, G, B
+    elif args.html is not None:
+        raise CommandError("--html needs every record in memory: leave out the streaming options")
+    else:
+        extra = {"out": args.out, "pictures": not args.no_pictures, "svg": args.svg, **streamed}
     with _library_call():
         check_output_dir(args.out, "--out")
         if args.html is not None:
@@ -312,9 +267,17 @@ def _run_explain(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             seed=args.seed,
             workers=args.workers,
-            progress=True,
-            channels=args.html is not None,  # the report's R, G, B view
+            **extra,
         )
+    if streamed is not None:  # the rows are written already: report from the files
+        failed = _failed_rows(args.out / "failed.tsv", False)
+        _report_failures(failed, result.n_records, "explained")
+        done = result.n_records - len(failed)
+        print(
+            f"explained {done} of {result.n_records} records with {', '.join(methods)}"
+            f"{_chunks(result)} -> {args.out}/"
+        )
+        return EXIT_ALL_FAILED if done == 0 else 0
     failed = result.save(args.out, pictures=not args.no_pictures, svg=args.svg)
     if args.html is not None:
         print(f"report -> {result.save_html(args.html)}")
