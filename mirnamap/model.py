@@ -26,6 +26,7 @@ __all__ = [
     "INPUT_SHAPE",
     "LOGITS",
     "PROBABILITIES",
+    "TARGETS",
     "build_model",
     "check_images",
     "check_model",
@@ -43,6 +44,9 @@ INPUT_SHAPE = (25, 100, 3)
 LOGITS = "logits"
 #: Name of the output layer (softmax probabilities).
 PROBABILITIES = "probabilities"
+#: The explained class by name: the logit of class 1 (pre-miRNA), of class 0 (negative),
+#: or None, each image's predicted class.
+TARGETS: dict[str, int | None] = {"pre-mirna": 1, "negative": 0, "predicted": None}
 #: The bundled model: trained on the deepMiRGene human set (see its card, ``.md`` beside it).
 DEFAULT_MODEL = Path(__file__).resolve().parent / "assets" / "deepmir_default.keras"
 

@@ -44,6 +44,7 @@ from tqdm.auto import tqdm
 
 from mirnamap.encode import HEIGHT, WIDTH, Failure, encode
 from mirnamap.fold import fold
+from mirnamap.model import TARGETS
 from mirnamap.structure import StructureError, as_string_list, normalise_sequence
 
 if TYPE_CHECKING:
@@ -58,8 +59,6 @@ __all__ = ["ALPHABET", "DELETION", "Mutagenesis", "ism", "mutants_of", "paint_sc
 ALPHABET = ("A", "C", "G", "U")
 #: Name of the deletion column (the fifth, with ``deletions=True``).
 DELETION = "-"
-#: Class logit explained, by name (the same names as :data:`mirnamap.pipeline.TARGETS`).
-_TARGET_NAMES: dict[str, int | None] = {"pre-mirna": 1, "negative": 0, "predicted": None}
 
 
 class Mutagenesis(NamedTuple):
@@ -171,9 +170,9 @@ def mutants_of(sequence: str, *, deletions: bool = False) -> list[tuple[int, int
 def _target_of(target: str | int | npt.ArrayLike | None, n: int) -> np.ndarray | None:
     """Per record the explained class, or None: each wild type's predicted class."""
     if isinstance(target, str):
-        if target not in _TARGET_NAMES:
-            raise ValueError(f"unknown target {target!r}; known: {', '.join(_TARGET_NAMES)}")
-        target = _TARGET_NAMES[target]
+        if target not in TARGETS:
+            raise ValueError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")
+        target = TARGETS[target]
     if target is None:
         return None
     array = np.asarray(target)

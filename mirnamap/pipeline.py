@@ -33,6 +33,7 @@ import numpy as np
 from mirnamap.encode import Encoding, Failure, encode_folds, load_encoding
 from mirnamap.files import check_output_dir, check_output_file, unique_names
 from mirnamap.fold import Fold, fold, load_folds
+from mirnamap.model import TARGETS
 from mirnamap.project import Projection, project, region_shares
 from mirnamap.structure import REGIONS, regions
 
@@ -65,8 +66,6 @@ __all__ = [
     "training_outputs",
 ]
 
-#: What ``target`` accepts by name: the class whose logit the maps explain.
-TARGETS: dict[str, int | None] = {"pre-mirna": 1, "negative": 0, "predicted": None}
 #: How an ensemble's members share a sampling backend's samples (see explain_hairpins).
 MEMBER_SAMPLES = ("each", "split")
 
@@ -1121,14 +1120,11 @@ def _ensemble_maps(
     from mirnamap.saliency import explain, get_backend, share_samples
     from mirnamap.saliency._common import reduce_channels
 
-    shares = None
-    if member_samples == "split" and len(ensemble) > 1:
-        shares = share_samples(method, len(ensemble), options)
-    if shares is None:  # every member with the options as given
+    several = member_samples == "split" and len(ensemble) > 1
+    shares = share_samples(method, len(ensemble), options) if several else None
+    split = shares is not None
+    if not split:  # every member with the options as given
         shares = [(k, options, 1.0 / len(ensemble)) for k in range(len(ensemble))]
-        split = False
-    else:
-        split = True
     runs = [(ensemble.members[k], own) for k, own, _ in shares]
     per_channel = None
     if channels and "reduce" in inspect.signature(get_backend(method)).parameters:
