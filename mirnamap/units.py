@@ -282,10 +282,17 @@ def explain_units(
         raise ValueError(f"k must be in 1..{n_units} (the units of {layer!r}), got {k}")
     if (layout is None) != (lengths is None):
         raise ValueError("give both layout and lengths to project the unit maps, or neither")
+    images = np.asarray(images)
+    if layout is not None:  # checked before the maps are computed, not after
+        layout = np.asarray(layout)
+        lengths = np.asarray(lengths)
+        if layout.shape != (n, *images.shape[1:3]) or lengths.shape != (n,):
+            raise ValueError(
+                f"layout {layout.shape} and lengths {lengths.shape} do not fit {n} images"
+            )
     # Largest |share| first; a stable sort keeps ties in unit order (reproducible).
     units = np.argsort(-np.abs(shares), axis=1, kind="stable")[:, :k].astype(np.int64)
     top = np.take_along_axis(shares, units, axis=1)
-    images = np.asarray(images)
     maps = explain(
         unit_model(model, layer),
         np.repeat(images, k, axis=0),
@@ -298,12 +305,6 @@ def explain_units(
     ).reshape(n, k, *images.shape[1:3])
     scores = None
     if layout is not None:
-        layout = np.asarray(layout)
-        lengths = np.asarray(lengths)
-        if layout.shape != (n, *images.shape[1:3]) or lengths.shape != (n,):
-            raise ValueError(
-                f"layout {layout.shape} and lengths {lengths.shape} do not fit {n} images"
-            )
         flat = project(
             maps.reshape(n * k, *maps.shape[2:]), np.repeat(layout, k, 0), np.repeat(lengths, k)
         )
