@@ -55,7 +55,9 @@ __all__ = [
     "Predictions",
     "TrainedClassifier",
     "TrainingSet",
+    "check_source_path",
     "explain_hairpins",
+    "inputs_of_folds",
     "kind_of_file",
     "list_methods",
     "load_training_set",
@@ -115,7 +117,9 @@ class Inputs(NamedTuple):
 # ------------------------------------------------------------------------------ input
 
 
-def _from_folds(folds: list[Fold], name: str, stage_of_unfolded: str) -> Inputs:
+def inputs_of_folds(folds: list[Fold], name: str, stage_of_unfolded: str) -> Inputs:
+    """Draw folded records into :class:`Inputs` (indices into ``folds``); a record that
+    was not folded fails at ``stage_of_unfolded``."""
     encoding = encode_folds(folds)
     failures = tuple(
         f if folds[f.index].ok else f._replace(stage=stage_of_unfolded) for f in encoding.failures
@@ -141,6 +145,21 @@ def _from_encoding(encoding: Encoding, name: str) -> Inputs:
     return Inputs(
         tuple(ids), encoding.images, encoding.index, encoding, encoding.failures, None, name
     )
+
+
+def check_source_path(source: str | os.PathLike[str]) -> Path:
+    """``source`` as a path to an existing file, or an :class:`InputError` naming it."""
+    path = Path(source)
+    if not path.exists():
+        hint = (
+            " (to give sequences, pass a list or a dict of id -> sequence)"
+            if isinstance(source, str) and source.isalpha()
+            else ""
+        )
+        raise InputError(f"{source}: no such file{hint}")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a file")
+    return path
 
 
 def kind_of_file(path: Path) -> str:
@@ -251,19 +270,10 @@ def read_source(source: Source, *, workers: int | None = None) -> Inputs:
     if isinstance(source, Mapping):
         ids, sequences = [str(k) for k in source], list(source.values())
         return _warn_duplicates(
-            _from_folds(fold(sequences, ids=ids, workers=workers), "sequences", "fold")
+            inputs_of_folds(fold(sequences, ids=ids, workers=workers), "sequences", "fold")
         )
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.exists():
-            hint = (
-                " (to give sequences, pass a list or a dict of id -> sequence)"
-                if isinstance(source, str) and source.isalpha()
-                else ""
-            )
-            raise InputError(f"{source}: no such file{hint}")
-        if path.is_dir():
-            raise InputError(f"{path}: is a folder, not a file")
+        path = check_source_path(source)
         try:
             kind = kind_of_file(path)
             if kind == "npz":
@@ -271,10 +281,10 @@ def read_source(source: Source, *, workers: int | None = None) -> Inputs:
             elif kind == "fasta":
                 records = load_fasta(path)
                 folds = fold(records.sequences, ids=records.ids, workers=workers)
-                inputs = _from_folds(folds, str(path), "fold")
+                inputs = inputs_of_folds(folds, str(path), "fold")
             else:
                 folds = load_folds(path)
-                inputs = _from_folds(folds, str(path), "read")
+                inputs = inputs_of_folds(folds, str(path), "read")
         except (OSError, ValueError) as error:
             raise InputError(str(error)) from None
         if not inputs.ids:
@@ -282,7 +292,9 @@ def read_source(source: Source, *, workers: int | None = None) -> Inputs:
         return _warn_duplicates(inputs)
     if isinstance(source, Sequence):
         sequences = list(source)
-        return _warn_duplicates(_from_folds(fold(sequences, workers=workers), "sequences", "fold"))
+        return _warn_duplicates(
+            inputs_of_folds(fold(sequences, workers=workers), "sequences", "fold")
+        )
     raise TypeError(
         "source must be a path, an Encoding, a list of sequences, a dict of id -> sequence "
         f"or an image array, got {type(source).__name__}"
@@ -1234,7 +1246,9 @@ class TrainingSet(NamedTuple):
 
 
 def _encoded_records(records: Any, workers: int | None, name: str) -> tuple[Inputs, np.ndarray]:
-    inputs = _from_folds(fold(records.sequences, ids=records.ids, workers=workers), name, "fold")
+    inputs = inputs_of_folds(
+        fold(records.sequences, ids=records.ids, workers=workers), name, "fold"
+    )
     return inputs, np.asarray(records.labels)[inputs.index]
 
 

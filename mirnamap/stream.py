@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from mirnamap.encode import Encoding, Failure, encode_folds
+from mirnamap.encode import Encoding, Failure
 from mirnamap.files import check_output_dir, check_output_file, unique_names
 from mirnamap.fold import Fold, fold, iter_folds, pool_context, set_energy_parameters
 from mirnamap.pipeline import (
@@ -59,6 +59,8 @@ from mirnamap.pipeline import (
     InputError,
     Inputs,
     Predictions,
+    check_source_path,
+    inputs_of_folds,
     kind_of_file,
     read_source,
 )
@@ -177,15 +179,6 @@ class StreamSummary:
 # ------------------------------------------------------------------------------ input
 
 
-def _check_path(source: str | os.PathLike[str]) -> Path:
-    path = Path(source)
-    if not path.exists():
-        raise InputError(f"{source}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a file")
-    return path
-
-
 def iter_chunks(source: Any, chunk_size: int = CHUNK_SIZE) -> Iterator[Chunk]:
     """The records of any source, ``chunk_size`` at a time, read lazily from files.
 
@@ -213,7 +206,7 @@ def iter_chunks(source: Any, chunk_size: int = CHUNK_SIZE) -> Iterator[Chunk]:
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     if isinstance(source, (str, os.PathLike)):
-        path = _check_path(source)
+        path = check_source_path(source)
         try:
             kind = kind_of_file(path)
             if kind == "npz":
@@ -264,17 +257,6 @@ def iter_chunks(source: Any, chunk_size: int = CHUNK_SIZE) -> Iterator[Chunk]:
 
 def _whole(inputs: Inputs, name: str) -> Chunk:
     return Chunk(0, 0, inputs.ids, None, None, inputs, name)
-
-
-def inputs_of_folds(folds: list[Fold], name: str, stage_of_unfolded: str) -> Inputs:
-    """Draw folded records into :class:`~mirnamap.pipeline.Inputs` (indices into ``folds``);
-    a record that was not folded fails at ``stage_of_unfolded``."""
-    encoding = encode_folds(folds)
-    failures = tuple(
-        f if folds[f.index].ok else f._replace(stage=stage_of_unfolded) for f in encoding.failures
-    )
-    ids = tuple(f.id for f in folds)
-    return Inputs(ids, encoding.images, encoding.index, encoding, failures, None, name)
 
 
 def draw_chunk(
