@@ -199,6 +199,16 @@ def _epoch_timer():
     return EpochTimer()
 
 
+def _unit_magnitudes(kernel: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``|kernel|`` as ``float64 (n_inputs, n_units)``, and whether it was one unit."""
+    w = np.abs(np.asarray(kernel, dtype=np.float64))
+    vector = w.ndim == 1
+    w = w[:, None] if vector else w
+    if w.ndim != 2 or w.shape[0] == 0:
+        raise ValueError(f"kernel must have shape (n_inputs, n_units), got {np.shape(kernel)}")
+    return w, vector
+
+
 def gini_index(kernel: np.ndarray) -> np.ndarray:
     """The Gini index of ``|w|`` of each output unit of a dense kernel.
 
@@ -222,11 +232,7 @@ def gini_index(kernel: np.ndarray) -> np.ndarray:
     >>> round(float(gini_index(np.array([0.0, 0.0, 0.0, 2.0]))), 9)
     0.75
     """
-    w = np.abs(np.asarray(kernel, dtype=np.float64))
-    vector = w.ndim == 1
-    w = w[:, None] if vector else w
-    if w.ndim != 2 or w.shape[0] == 0:
-        raise ValueError(f"kernel must have shape (n_inputs, n_units), got {np.shape(kernel)}")
+    w, vector = _unit_magnitudes(kernel)
     n = w.shape[0]
     x = np.sort(w, axis=0)
     rank = 2 * np.arange(1, n + 1) - n - 1
@@ -257,11 +263,7 @@ def mass_count(kernel: np.ndarray, share: float = 0.9) -> np.ndarray:
     """
     if not 0.0 < share <= 1.0:
         raise ValueError(f"share must be in (0, 1], got {share}")
-    w = np.abs(np.asarray(kernel, dtype=np.float64))
-    vector = w.ndim == 1
-    w = w[:, None] if vector else w
-    if w.ndim != 2 or w.shape[0] == 0:
-        raise ValueError(f"kernel must have shape (n_inputs, n_units), got {np.shape(kernel)}")
+    w, vector = _unit_magnitudes(kernel)
     cumulative = np.cumsum(-np.sort(-w, axis=0), axis=0)
     # A small relative tolerance: a share reached exactly is not missed by rounding.
     reached = cumulative >= share * cumulative[-1] * (1 - 1e-12)
