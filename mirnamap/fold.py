@@ -173,13 +173,11 @@ def energy_parameters() -> tuple[float, str | None]:
     return float(RNA.cvar.temperature), _ENERGY[1]
 
 
-def _fold_chunk(
-    args: tuple[list[str], float | None] | tuple[list[str], float | None, str | None],
-) -> list[tuple[str, float]]:
+def _fold_chunk(args: tuple[list[str], float | None, str | None]) -> list[tuple[str, float]]:
     """Fold a list of clean sequences in this process (also the worker function)."""
     import RNA
 
-    sequences, temperature, energy_params = (*args, None)[:3]
+    sequences, temperature, energy_params = args
     set_energy_parameters(temperature, energy_params)
     return [RNA.fold(s) for s in sequences]
 
