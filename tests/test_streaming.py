@@ -464,7 +464,7 @@ def test_a_chunk_without_records_is_a_named_error():
     from mirnamap.stream import Chunk, draw_chunk
 
     empty = Chunk(0, 0, ("a",), None, None, None, "in.fa")
-    with pytest.raises(ValueError, match="in.fa: a chunk with no sequences"):
+    with pytest.raises(ValueError, match=r"in\.fa: a chunk with no sequences"):
         empty.digest("salt")
-    with pytest.raises(ValueError, match="in.fa: a chunk with no sequences"):
+    with pytest.raises(ValueError, match=r"in\.fa: a chunk with no sequences"):
         draw_chunk(empty)
