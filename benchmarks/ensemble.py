@@ -93,7 +93,7 @@ def fusion(ensemble, images: np.ndarray, batch_size: int, rounds: int) -> list[t
     path), one traced function over all members, one model with K heads."""
     import tensorflow as tf
 
-    from mirnamap.saliency._common import input_gradients, logits_model
+    from mirnamap.saliency import input_gradients, logits_model
 
     members = list(ensemble.members)
     k, x = len(members), images.astype(np.float32)

@@ -14,22 +14,28 @@ Issue 12. One reproducible script, three steps (each resumable; ``--step all`` r
       (:func:`mirnamap.datasets.dinucleotide_shuffle`, seeded) of each deepMiRGene training
       positive, folded and drawn.
 
-    No test leakage: every record whose sequence is in a test set (human test, cross-species
-    test, "new") is removed, and so is every record that matches a DeepMir test image. The
-    DeepMir sets carry names, not sequences, so their images are matched by reading the
-    sequence back out of the colours (:func:`mirnamap.encode.read_strands`: an image matches
-    a sequence when both its strands occur in it) and, between image sets, byte for byte.
+    No test leakage (:func:`mirnamap.overlap.overlap`): every record whose sequence is in a
+    test set (human test, cross-species test, "new") is removed, and so is every record
+    that matches a DeepMir test image. The DeepMir sets carry names, not sequences, so their
+    images are matched by reading the sequence back out of the colours
+    (:func:`mirnamap.encode.read_strands`: an image matches a sequence when both its strands
+    occur in it) and, between image sets, byte for byte or by the same strands.
     Duplicates (the human set is part of the cross-species set) are kept once; sequences
     with both labels are dropped. The pool is split, stratified and seeded, into five folds
     and a calibration share (10 %) that no member trains or stops on.
 
 ``train``
-    Member k trains from scratch (seed ``seed + k``) on the four folds other than k, with
-    balanced class weights, stopping early on fold k. Members are saved one by one to
-    ``experiments/results/ensemble/member_k.keras`` with their history, so an interrupted
-    run resumes where it stopped. (Once bundled, the checkpoints are removed from the
+    :func:`mirnamap.members.train_ensemble` on the pool, with its folds and calibration
+    share: member k trains from scratch (seed ``seed + k``) on the four folds other than k,
+    with balanced class weights, stopping early on fold k. Every member checkpoints every
+    epoch in ``out/ensemble_checkpoints/``, so an interrupted run resumes from the last
+    completed epoch (bit for bit as an uninterrupted one). Writes
+    ``experiments/results/ensemble/ensemble.zip`` (the artifact, with its card and the
+    manifest of the pool) and, for ``evaluate``, each member as ``member_k.keras`` with its
+    history in ``member_k.json``. (Once bundled, the networks are removed from the
     repository, the histories kept: the bundle holds the same networks, and ``evaluate``
-    reads them from it.)
+    reads them from it.) The same step from the command line, once the pool is an image
+    archive: ``mirnamap train --images pool.npz --members 5``.
 
 ``evaluate``
     The ensemble (logits averaged over members), each member and the earlier bundled model
@@ -58,6 +64,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import CACHE, RESULTS, encoded_deepmirgene, sequences_of, versions
 
+from mirnamap.overlap import normalise, overlap
+
 OUT = RESULTS / "ensemble"
 TEST_SETS = ("human_test", "whole_test", "new", "modhsa_test", "hsapseudo_test", "shuffled")
 #: Share of the pool held out of every member for fitting the temperature.
@@ -75,23 +83,7 @@ class Pool(NamedTuple):
 
 
 def _clean(sequence: str) -> str:
-    return sequence.upper().replace("T", "U")
-
-
-def _matches(strands: list[tuple[str, str]], sequences: list[str]) -> np.ndarray:
-    """``bool (len(strands),)``: images whose two strands both occur in one sequence."""
-    hit = np.zeros(len(strands), dtype=bool)
-    for k, (top, bottom) in enumerate(strands):
-        if len(top) < 10 or len(bottom) < 10:
-            continue  # too little left on the canvas to identify the hairpin
-        hit[k] = any(top in s and bottom in s for s in sequences)
-    return hit
-
-
-def _sequence_hits(sequences: list[str], strands: list[tuple[str, str]]) -> np.ndarray:
-    """``bool (len(sequences),)``: sequences that some image's two strands occur in."""
-    usable = [(a, b) for a, b in strands if len(a) >= 10 and len(b) >= 10]
-    return np.array([any(a in s and b in s for a, b in usable) for s in sequences], dtype=bool)
+    return normalise(sequence)
 
 
 def _fold_and_draw(sequences: list[str], ids: list[str]):
@@ -143,14 +135,13 @@ def _sequences_and_labels(name: str) -> tuple[list[str], list[int]]:
 def build_pool(seed: int) -> tuple[Pool, dict]:
     """The training pool and its manifest (counts and exclusions)."""
     from mirnamap.datasets import dinucleotide_shuffle, load_deepmir
-    from mirnamap.encode import read_strands
     from mirnamap.train import stratified_split
 
     _, test_sequences = test_sets(seed)
     banned = set().union(*map(set, test_sequences.values()))
-    test_images = {n: load_deepmir(n).images for n in ("modhsa_test", "hsapseudo_test")}
-    test_strands = [s for images in test_images.values() for s in read_strands(images)]
-    test_bytes = {image.tobytes() for images in test_images.values() for image in images}
+    test_images = np.concatenate(
+        [load_deepmir(n).images for n in ("modhsa_test", "hsapseudo_test")]
+    )
     manifest: dict = {"seed": seed, "sources": {}, "excluded": {}}
 
     # deepMiRGene training records, once per sequence, both labels -> dropped.
@@ -170,7 +161,8 @@ def build_pool(seed: int) -> tuple[Pool, dict]:
     candidates = [s for s in by_sequence if s not in conflicts]
     in_test = [s for s in candidates if s in banned]
     candidates = [s for s in candidates if s not in banned]
-    hit = _sequence_hits(candidates, test_strands)
+    hit = np.zeros(len(candidates), dtype=bool)
+    hit[overlap(candidates, test_images).train_records] = True
     manifest["excluded"]["deepmirgene: sequence in a deepMiRGene test set"] = len(in_test)
     manifest["excluded"]["deepmirgene: matches a DeepMir test image"] = int(hit.sum())
     manifest["excluded"]["deepmirgene: sequence with both labels"] = len(conflicts)
@@ -183,23 +175,22 @@ def build_pool(seed: int) -> tuple[Pool, dict]:
     seen: set[bytes] = set()
     for name in ("modhsa_train", "hsapseudo_train"):
         image_set = load_deepmir(name)
-        strands = read_strands(image_set.images)
-        leak = _matches(strands, sorted(banned))
-        same_image = np.array([im.tobytes() in test_bytes for im in image_set.images])
-        test_strand_set = set(test_strands)
-        same_strands = np.array([s in test_strand_set for s in strands])
+        leak = np.zeros(len(image_set), dtype=bool)
+        leak[overlap(image_set.images, sorted(banned)).train_records] = True
+        # The same image or the same two strands as a DeepMir test image (strands of any
+        # length, as before the check moved into the library).
+        same = np.zeros(len(image_set), dtype=bool)
+        same[overlap(image_set.images, test_images, min_strand=1).train_records] = True
         duplicate = np.zeros(len(image_set), dtype=bool)
         for k, image in enumerate(image_set.images):
             duplicate[k] = image.tobytes() in seen
             seen.add(image.tobytes())
-        drop = leak | same_image | same_strands | duplicate
+        drop = leak | same | duplicate
         manifest["excluded"][f"{name}: matches a deepMiRGene test sequence"] = int(leak.sum())
         manifest["excluded"][f"{name}: same image or strands as a DeepMir test image"] = int(
-            (~leak & (same_image | same_strands)).sum()
+            (~leak & same).sum()
         )
-        manifest["excluded"][f"{name}: duplicate image"] = int(
-            (duplicate & ~leak & ~same_image & ~same_strands).sum()
-        )
+        manifest["excluded"][f"{name}: duplicate image"] = int((duplicate & ~leak & ~same).sum())
         images += list(image_set.images[~drop])
         labels += [int(v) for v in image_set.labels[~drop]]
         source += [name] * int((~drop).sum())
@@ -259,44 +250,48 @@ def load_pool(seed: int) -> Pool:
 
 
 def train_members(pool: Pool, args: argparse.Namespace) -> None:
-    """Train the members not trained yet (resumable), each saved as it finishes."""
+    """Train the ensemble with :func:`mirnamap.members.train_ensemble` (resumable from its
+    checkpoints) on the pool's folds and calibration share; write the artifact and each
+    member with its history for ``evaluate``."""
+    from mirnamap.members import CALIBRATION as CALIBRATION_SPLIT
+    from mirnamap.members import train_ensemble
     from mirnamap.model import save_model
-    from mirnamap.train import train
 
     OUT.mkdir(parents=True, exist_ok=True)
-    for k in range(args.members):
-        path = OUT / f"member_{k}.keras"
-        if path.is_file():
-            print(f"member {k}: already trained ({path})", flush=True)
-            continue
-        fit, val = (pool.part != k) & (pool.part != 5), pool.part == k
-        start = time.time()
-        result = train(
-            pool.images[fit],
-            pool.labels[fit],
-            validation=(pool.images[val], pool.labels[val]),
-            epochs=args.epochs,
-            class_weight="balanced",
-            early_stopping=args.patience,
-            reduce_lr=2,
-            seed=args.seed + k,
-            verbose=True,
-        )
-        save_model(result.model, path)
-        seconds = time.time() - start
-        record = {
+    start = time.time()
+    result = train_ensemble(
+        pool.images,
+        pool.labels,
+        members=args.members,
+        seed=args.seed,
+        folds=5,
+        split=np.where(pool.part == 5, CALIBRATION_SPLIT, pool.part).astype(np.int8),
+        epochs=args.epochs,
+        class_weight="balanced",
+        early_stopping=args.patience,
+        reduce_lr=2,
+        checkpoint_dir=CACHE.parent / "ensemble_checkpoints",
+        resume=True,  # a fresh folder starts a run; one that holds this run continues it
+        sources=[str(s) for s in pool.source],
+        verbose=True,
+    )
+    result.save(OUT / "ensemble.zip")
+    for k, (member, record) in enumerate(zip(result.ensemble.members, result.members, strict=True)):
+        save_model(member, OUT / f"member_{k}.keras")
+        summary = {
             "member": k,
-            "seed": args.seed + k,
-            "held_out_fold": k,
-            "n_train": int(fit.sum()),
-            "n_validation": int(val.sum()),
-            "epochs_run": len(result.history["loss"]),
-            "seconds": round(seconds),
-            "train_images_per_s": round(fit.sum() * len(result.history["loss"]) / seconds, 1),
-            "history": result.history,
+            "seed": record.seed,
+            "held_out_fold": record.fold,
+            "n_train": record.n_train,
+            "n_validation": record.n_validation,
+            "epochs_run": record.epochs_run,
+            "seconds": round(record.seconds),
+            "train_images_per_s": round(record.n_train * record.epochs_run / record.seconds, 1),
+            "history": record.history,
         }
-        (OUT / f"member_{k}.json").write_text(json.dumps(record, indent=2) + "\n")
-        print(f"member {k}: {record['epochs_run']} epochs in {seconds:.0f} s -> {path}", flush=True)
+        (OUT / f"member_{k}.json").write_text(json.dumps(summary, indent=2) + "\n")
+        print(f"member {k}: {record.epochs_run} epochs in {record.seconds:.0f} s", flush=True)
+    print(f"ensemble of {args.members} in {time.time() - start:.0f} s -> {OUT / 'ensemble.zip'}")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from typing import IO, Literal, NamedTuple
 import numpy as np
 
 from mirnamap._typing import Images
+from mirnamap.geometry import IMAGE_SHAPE
 
 __all__ = [
     "DEEPMIRGENE_SETS",
@@ -238,14 +239,12 @@ def iter_fasta(path: str | os.PathLike[str], chunk_size: int = 1000) -> Iterator
     >>> [chunk.ids for chunk in iter_fasta(f.name, chunk_size=2)]
     [('a', 'b'), ('c',)]
     """
-    from Bio import SeqIO
-
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     if text_head(path).lstrip()[:1] != ">":
         raise ValueError(f"{path}: not a FASTA file (it must start with '>')")
     with open_text(path) as handle:
-        entries = ((rec.id, str(rec.seq)) for rec in SeqIO.parse(handle, "fasta"))
+        entries = _fasta_entries(handle, path)
         found = False
         while chunk := list(itertools.islice(entries, chunk_size)):
             found = True
@@ -265,6 +264,25 @@ def count_records(path: str | os.PathLike[str]) -> int:
         if first.lstrip()[:1] == ">":
             return 1 + sum(line[:1] == ">" for line in handle)
         return sum(1 for line in handle if line.strip())
+
+
+def _fasta_entries(lines: Iterable[str], path: str | os.PathLike[str]) -> Iterator[tuple[str, str]]:
+    """(id, sequence) of each FASTA record, with Biopython's parser; blank lines before
+    the first header are passed over, and a fault of the parser names the file."""
+    from Bio.SeqIO.FastaIO import SimpleFastaParser
+
+    def after_blank_lines() -> Iterator[str]:
+        started = False
+        for line in lines:
+            started = started or bool(line.strip())
+            if started:
+                yield line
+
+    try:
+        for title, sequence in SimpleFastaParser(after_blank_lines()):
+            yield (title.split(None, 1)[0] if title.strip() else ""), sequence
+    except ValueError as error:  # Biopython's own advice, reduced to its first line
+        raise ValueError(f"{path}: not read as FASTA: {str(error).splitlines()[0]}") from None
 
 
 def load_fasta(path: str | os.PathLike[str], label: int | None = None) -> Records:
@@ -289,14 +307,10 @@ def load_fasta(path: str | os.PathLike[str], label: int | None = None) -> Record
     ValueError
         If the file is empty, not UTF-8, not FASTA or holds no record (the file is named).
     """
-    import io
-
-    from Bio import SeqIO
-
     text = read_text(path)
     if text.lstrip()[:1] != ">":
         raise ValueError(f"{path}: not a FASTA file (it must start with '>')")
-    entries = [(rec.id, str(rec.seq)) for rec in SeqIO.parse(io.StringIO(text), "fasta")]
+    entries = list(_fasta_entries(text.splitlines(keepends=True), path))
     if not entries:
         raise ValueError(f"{path}: no FASTA records")
     ids = tuple(i for i, _ in entries)
@@ -440,9 +454,10 @@ def load_images(path: str | os.PathLike[str], *, labelled: bool = False) -> Imag
             names = tuple(str(n) for n in data[key]) if key else None
     except (OSError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"{path}: not a readable .npz archive ({error})") from None
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (25, 100, 3):
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != IMAGE_SHAPE:
         raise ValueError(
-            f"{path}: images must be uint8 (N, 25, 100, 3), got {images.dtype} {images.shape}"
+            f"{path}: images must be uint8 (N, {', '.join(map(str, IMAGE_SHAPE))}), got "
+            f"{images.dtype} {images.shape}"
         )
     n = images.shape[0]
     if labels is not None:

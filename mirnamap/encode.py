@@ -35,7 +35,9 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 import numpy as np
 
 from mirnamap._typing import Images, Layout
-from mirnamap.files import unique_names
+from mirnamap.errors import Failure
+from mirnamap.files import atomic_write, unique_names
+from mirnamap.geometry import HEIGHT, MIDLINE, WIDTH
 from mirnamap.structure import StructureError, as_string_list, check_record, terminal_loop
 
 if TYPE_CHECKING:
@@ -59,12 +61,6 @@ __all__ = [
     "save_pngs",
 ]
 
-#: Image height in pixels: rows 0-12 are the top strand, rows 13-24 the bottom strand.
-HEIGHT = 25
-#: Image width in pixels (columns of the alignment); columns from 100 on are cut off.
-WIDTH = 100
-#: The last row of the top half; the bottom half starts at ``MIDLINE + 1``.
-MIDLINE = 12
 #: Layout value of a white background pixel (painted by no nucleotide).
 BACKGROUND = -1
 #: Layout value of a black pixel painted for a gap in the alignment (no nucleotide).
@@ -90,29 +86,6 @@ _PAIR_LENGTH = {"GC": 1, "CG": 1, "AU": 2, "UA": 2, "GU": 3, "UG": 3}
 
 class EncodeError(StructureError):
     """A record that cannot be drawn (bad input or no hairpin loop); a ValueError."""
-
-
-class Failure(NamedTuple):
-    """A record without a result, and why: the one failure type of every stage.
-
-    Attributes
-    ----------
-    index : int
-        The record's position in the input.
-    id : str
-        The record's identifier.
-    reason : str
-        What is wrong with it, in words.
-    stage : str
-        Where it failed: ``"read"`` (a row of the input file), ``"fold"``, ``"encode"``
-        (no image could be drawn) or, in :mod:`mirnamap.pipeline`, ``"pictures"``.
-        Default is "encode".
-    """
-
-    index: int
-    id: str
-    reason: str
-    stage: str = "encode"
 
 
 class Encoding(NamedTuple):
@@ -457,8 +430,9 @@ def encode_folds(folds: Iterable[Fold], *, strict: bool = False) -> Encoding:
     )
 
 
-def save_encoding(encoding: Encoding, path: str | os.PathLike[str]) -> None:
-    """Write an :class:`Encoding` to a compressed ``.npz`` archive at exactly ``path``.
+def save_encoding(encoding: Encoding, path: str | os.PathLike[str]) -> Path:
+    """Write an :class:`Encoding` to a compressed ``.npz`` archive at exactly ``path``
+    (atomically: :func:`mirnamap.files.atomic_write`); returns the path.
 
     Arrays: ``images``, ``layout``, ``columns``, ``n_columns``, ``n_cut``,
     ``n_off_canvas``, ``index``, ``ids``, ``sequences``, ``structures``, and the failed
@@ -466,8 +440,9 @@ def save_encoding(encoding: Encoding, path: str | os.PathLike[str]) -> None:
     """
     # Through an open file: given a name, numpy would add ".npz" to one without it, and
     # the file written would not be the one asked for.
-    with open(path, "wb") as handle:
+    with atomic_write(path, "wb") as handle:
         _save_arrays(encoding, handle)
+    return Path(path)
 
 
 def _save_arrays(encoding: Encoding, handle: BinaryIO) -> None:
@@ -553,14 +528,14 @@ def save_pngs(
     if scale < 1:
         raise ValueError(f"scale must be >= 1, got {scale}")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for image, name in zip(images, unique_names(ids), strict=True):
         big = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
         path = folder / f"{name}.png"
-        Image.fromarray(big, mode="RGB").save(path)
+        with atomic_write(path, "wb") as handle:
+            Image.fromarray(big, mode="RGB").save(handle, format="PNG")
         paths.append(path)
-    with open(folder / "index.tsv", "w", encoding="utf-8", newline="") as handle:
+    with atomic_write(folder / "index.tsv") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow(["id", "file"])
         writer.writerows((i, p.name) for i, p in zip(ids, paths, strict=True))

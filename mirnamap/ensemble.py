@@ -11,7 +11,9 @@ their spread (:mod:`mirnamap.pipeline`); the spread of a map across retrainings 
 an explanation can be trusted (Rasmussen, Christensen & Jensen 2022).
 
 An ensemble is saved as one zip file: ``ensemble.json`` (format, member files, the
-temperature, a card) and one ``.keras`` file per member.
+temperature and bias, the decision threshold, a card) and one ``.keras`` file per member,
+with any further files its maker adds (:func:`mirnamap.members.train_ensemble` adds the
+manifest of the training records, ``manifest.tsv``).
 
 >>> z = np.array([[[0.0, 2.0]], [[0.0, 4.0]]])   # 2 members, 1 image, 2 classes
 >>> combine_logits(z).round(3).tolist()
@@ -24,12 +26,13 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from mirnamap.files import atomic_write
 from mirnamap.model import (
     DEFAULT_MODEL,
     LOGITS,
@@ -50,10 +53,12 @@ __all__ = [
     "EnsemblePrediction",
     "calibrate",
     "combine_logits",
+    "default_model_file",
     "fit_calibration",
     "fit_temperature",
     "load_default_ensemble",
     "load_ensemble",
+    "read_ensemble_file",
     "resolve_ensemble",
     "save_ensemble",
     "softmax",
@@ -234,6 +239,12 @@ class Ensemble:
         One name per member. Default is "member_0", "member_1", ...
     card : dict, optional
         What the ensemble is (data, seeds, figures), saved with it. Default is empty.
+    threshold : float, optional
+        The decision threshold stored with the ensemble: a record is called pre-miRNA at
+        ``probability >= threshold`` (the ``probability`` of :meth:`predict`, the softmax
+        of the mean logits, not the calibrated one). :func:`mirnamap.members.train_ensemble`
+        can choose it for a specificity on its calibration share. Default is 0.5 (and 0.5
+        for files written before thresholds were stored).
     """
 
     def __init__(
@@ -244,6 +255,7 @@ class Ensemble:
         bias: float = 0.0,
         names: Sequence[str] | None = None,
         card: dict[str, Any] | None = None,
+        threshold: float = 0.5,
     ) -> None:
         members = tuple(members)
         if not members:
@@ -260,6 +272,11 @@ class Ensemble:
         self.members = members
         if not np.isfinite(bias):
             raise ValueError(f"bias must be a finite number, got {bias}")
+        if isinstance(threshold, bool) or not (
+            isinstance(threshold, (int, float, np.floating)) and 0.0 <= threshold <= 1.0
+        ):
+            raise ValueError(f"threshold must be a probability in [0, 1], got {threshold!r}")
+        self.threshold = float(threshold)
         self.temperature = float(temperature)
         self.bias = float(bias)
         self.names = names
@@ -272,11 +289,27 @@ class Ensemble:
     def __repr__(self) -> str:
         return (
             f"Ensemble({len(self)} members, temperature={self.temperature:.3f}, "
-            f"bias={self.bias:.3f})"
+            f"bias={self.bias:.3f}, threshold={self.threshold:.4g})"
+        )
+
+    def with_members(self, members: Sequence[keras.Model]) -> Ensemble:
+        """The same ensemble (names, temperature, bias, threshold, card) over other
+        networks, one for each member (copies at another precision, say)."""
+        members = tuple(members)
+        if len(members) != len(self):
+            raise ValueError(f"need {len(self)} members, got {len(members)}")
+        return Ensemble(
+            members,
+            temperature=self.temperature,
+            bias=self.bias,
+            names=self.names,
+            card=self.card,
+            threshold=self.threshold,
         )
 
     def select(self, members: Sequence[int | str]) -> Ensemble:
-        """The sub-ensemble of the given members (indices or names), same temperature.
+        """The sub-ensemble of the given members (indices or names), with the same
+        temperature, bias and threshold (fitted on the whole ensemble).
 
         A string of digits that is not a member's name is read as an index.
         """
@@ -299,6 +332,7 @@ class Ensemble:
             bias=self.bias,
             names=[self.names[k] for k in chosen],
             card=self.card,
+            threshold=self.threshold,
         )
 
     def _outputs_of(self, k: int) -> keras.Model:
@@ -359,27 +393,77 @@ class Ensemble:
         )
 
 
-def save_ensemble(ensemble: Ensemble, path: str | os.PathLike[str]) -> Path:
-    """Write an ensemble as one ``.zip``: ``ensemble.json`` and a ``.keras`` file a member."""
+def save_ensemble(
+    ensemble: Ensemble,
+    path: str | os.PathLike[str],
+    *,
+    files: Mapping[str, str | bytes] | None = None,
+) -> Path:
+    """Write an ensemble as one ``.zip``: ``ensemble.json`` and a ``.keras`` file a member.
+
+    Parameters
+    ----------
+    ensemble : Ensemble
+        What to write.
+    path : str or PathLike
+        The ``.zip`` file; written under a temporary name beside it and renamed when
+        complete, so an interrupted write never leaves a broken ensemble under ``path``.
+    files : mapping of str to str or bytes, optional
+        More files to store in the archive (a manifest, say), by name; read them back with
+        :func:`read_ensemble_file`. Default is none.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     path = Path(path)
     if path.suffix != ".zip":
         raise ValueError(f"{path}: an ensemble file must end in '.zip'")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    files = [f"{name}.keras" for name in ensemble.names]
+    names = [f"{name}.keras" for name in ensemble.names]
+    extra = dict(files or {})
+    reserved = {"ensemble.json", *names}
+    clash = sorted(reserved & set(extra))
+    if clash:
+        raise ValueError(f"{path}: extra files may not be named {', '.join(clash)}")
     meta = {
         "format": _FORMAT,
         "version": 1,
-        "members": files,
+        "members": names,
         "temperature": ensemble.temperature,
         "bias": ensemble.bias,
+        "threshold": ensemble.threshold,
         "card": ensemble.card,
     }
-    with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("ensemble.json", json.dumps(meta, indent=2) + "\n")
-        for member, name in zip(ensemble.members, files, strict=True):
+    with tempfile.TemporaryDirectory() as folder:
+        for member, name in zip(ensemble.members, names, strict=True):
             save_model(member, Path(folder) / name)
-            archive.write(Path(folder) / name, name)
+        with atomic_write(path, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
+            archive.writestr("ensemble.json", json.dumps(meta, indent=2) + "\n")
+            for name in names:
+                archive.write(Path(folder) / name, name)
+            for name, content in extra.items():
+                archive.writestr(name, content)
     return path
+
+
+def read_ensemble_file(path: str | os.PathLike[str], name: str) -> bytes:
+    """The bytes of a file stored in an ensemble archive (``files`` of :func:`save_ensemble`).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such ensemble file.
+    KeyError
+        If the archive holds no file ``name`` (the files it holds are named).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such ensemble file")
+    with zipfile.ZipFile(path) as archive:
+        if name not in archive.namelist():
+            raise KeyError(f"{path}: no file {name!r} (it holds {', '.join(archive.namelist())})")
+        return archive.read(name)
 
 
 def load_ensemble(path: str | os.PathLike[str]) -> Ensemble:
@@ -424,14 +508,22 @@ def load_ensemble(path: str | os.PathLike[str]) -> Ensemble:
         bias=float(meta.get("bias", 0.0)),
         names=[Path(f).stem for f in files],
         card=meta.get("card") or {},
+        threshold=float(meta.get("threshold", 0.5)),
     )
+
+
+def default_model_file() -> Path:
+    """The file the default classifier comes from: the bundled ensemble, or the bundled
+    single model where the ensemble is not installed (the one home of that rule)."""
+    return DEFAULT_ENSEMBLE if DEFAULT_ENSEMBLE.is_file() else DEFAULT_MODEL
 
 
 def load_default_ensemble() -> Ensemble:
     """The bundled ensemble, or the bundled single model as an ensemble of one."""
-    if DEFAULT_ENSEMBLE.is_file():
-        return load_ensemble(DEFAULT_ENSEMBLE)
-    return Ensemble([load_model(DEFAULT_MODEL)], names=[DEFAULT_MODEL.stem])
+    path = default_model_file()
+    if path == DEFAULT_ENSEMBLE:
+        return load_ensemble(path)
+    return Ensemble([load_model(path)], names=[path.stem])
 
 
 def resolve_ensemble(

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mirnamap.colours import DIVERGING, symmetric_limit
+from mirnamap.files import atomic_write
 from mirnamap.structure import REGIONS
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ def write_tsv(
     sequences: Sequence[str],
     structures: Sequence[str],
     scores: Mapping[str, Sequence[npt.ArrayLike]],
+    *,
+    header: bool = True,
 ) -> None:
     """Write per-nucleotide scores as a TSV, one row per nucleotide.
 
@@ -90,6 +93,8 @@ def write_tsv(
         N records; each structure as long as its sequence.
     scores : mapping of str to sequence of array_like
         Per backend name (a column), N ``float (L_i,)`` arrays; NaN is written ``NA``.
+    header : bool, optional
+        Write the header line (False: rows to append to a table). Default is True.
 
     Raises
     ------
@@ -126,7 +131,8 @@ def write_tsv(
 
     def write(handle: IO[str]) -> None:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow([*_FIXED_COLUMNS, *columns])
+        if header:
+            writer.writerow([*_FIXED_COLUMNS, *columns])
         for k, (record, sequence, structure) in enumerate(
             zip(ids, sequences, structures, strict=True)
         ):
@@ -295,6 +301,8 @@ def write_summary(
     probabilities: npt.ArrayLike,
     magnitudes: Mapping[str, Projection],
     structures: Sequence[str],
+    *,
+    header: bool = True,
 ) -> None:
     """One row per record: its probability, and per backend where the |saliency| falls.
 
@@ -316,6 +324,8 @@ def write_summary(
         Backend name -> :func:`mirnamap.project.project` of ``np.abs(maps)`` (N hairpins).
     structures : sequence of str
         N dot-brackets (the regions come from them).
+    header : bool, optional
+        Write the header line (False: rows to append to a table). Default is True.
 
     >>> from mirnamap.encode import encode
     >>> from mirnamap.project import project
@@ -336,20 +346,21 @@ def write_summary(
             f"{len(ids)} ids, {len(probabilities)} probabilities and {len(structures)} "
             "structures: one of each per record"
         )
-    header = ["id", "length", "p_pre_mirna", "nt_without_pixel"]
+    names = ["id", "length", "p_pre_mirna", "nt_without_pixel"]
     columns = []
     for name, projection in magnitudes.items():
         if len(projection) != len(ids):
             raise ValueError(f"{name}: {len(projection)} projections for {len(ids)} records")
         values = region_shares(projection, structures, ids=ids)
-        header += [f"{name}:{region}" for region in (*REGIONS, "background", "gap")]
+        names += [f"{name}:{region}" for region in (*REGIONS, "background", "gap")]
         columns.append(values)
     table = np.column_stack(columns) if columns else np.zeros((len(ids), 0))
     first = next(iter(magnitudes.values()), None)
 
     def write(handle: IO[str]) -> None:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(header)
+        if header:
+            writer.writerow(names)
         for k, record in enumerate(ids):
             writer.writerow(
                 [
@@ -365,9 +376,10 @@ def write_summary(
 
 
 def _write_text(path: str | os.PathLike[str] | IO[str], write: Callable[[IO[str]], None]) -> None:
-    """Call ``write`` on an open text file (left open) or on ``path`` opened for writing."""
+    """Call ``write`` on an open text file (left open) or on ``path``, written atomically
+    (:func:`mirnamap.files.atomic_write`)."""
     if isinstance(path, io.TextIOBase) or hasattr(path, "write"):
         write(path)  # type: ignore[arg-type]
     else:
-        with open(path, "w", encoding="utf-8", newline="") as handle:
+        with atomic_write(path) as handle:
             write(handle)

@@ -12,13 +12,25 @@ replaced, get numbered names), and an output path that cannot be written is refu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO, Any
 
-__all__ = ["MAX_NAME_BYTES", "check_output_dir", "check_output_file", "safe_name", "unique_names"]
+from mirnamap.errors import OutputError
+
+__all__ = [
+    "MAX_NAME_BYTES",
+    "atomic_write",
+    "check_output_dir",
+    "check_output_file",
+    "output_error",
+    "safe_name",
+    "unique_names",
+]
 
 #: Longest name made from an id, in bytes (file systems allow 255; room is left for a
 #: numbering suffix and an extension such as ``.learning_curve.png``).
@@ -144,3 +156,84 @@ def check_output_file(path: str | os.PathLike[str], what: str = "output file") -
         raise ValueError(f"{what} {path}: not writable")
     _check_creatable(path, what)
     return path
+
+
+def output_error(path: str | os.PathLike[str], error: OSError) -> OutputError:
+    """One line naming the file and the cause, e.g. ``out/p.tsv: cannot write (No space
+    left on device)``, as an :class:`~mirnamap.errors.OutputError` that keeps the errno."""
+    cause = error.strerror or str(error) or type(error).__name__
+    failed = OutputError(f"{path}: cannot write ({cause})")
+    failed.errno = error.errno
+    return failed
+
+
+def _new_file_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file: 0666 less this process's umask."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o644
+
+
+@contextlib.contextmanager
+def atomic_write(
+    path: str | os.PathLike[str], mode: str = "w", *, fsync: bool = False, **options: Any
+) -> Iterator[IO[Any]]:
+    """Open ``path`` for writing under a temporary name beside it; rename on success.
+
+    Readers never see a half-written file under the final name: the data goes to a hidden
+    ``.<name>.<random>.tmp`` in the same folder (so the rename is atomic), which replaces
+    ``path`` only when the block ends without an error. On any error the temporary file
+    is removed; an ``OSError`` (a full disk, a read-only folder) becomes an
+    :class:`~mirnamap.errors.OutputError` naming ``path``. The folder is created.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The final file.
+    mode : {"w", "wb"}, optional
+        Text or bytes. Default is "w" (UTF-8, ``newline=""`` unless given).
+    fsync : bool, optional
+        Flush to disk before the rename (for files a later run relies on, such as a
+        journal). Default is False.
+    **options
+        Passed to :func:`open` (``encoding``, ``newline``).
+
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with atomic_write(target) as handle:
+    ...     _ = handle.write("done")
+    >>> target.read_text()
+    'done'
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
+    path = Path(path)
+    if mode == "w":
+        options = {"encoding": "utf-8", "newline": "", **options}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp"
+        )
+    except OSError as error:
+        raise output_error(path, error) from None
+    try:
+        with open(descriptor, mode, **options) as handle:
+            yield handle
+            handle.flush()
+            if fsync:
+                os.fsync(handle.fileno())
+        # mkstemp makes the file private (0600): give it the mode an open() would have.
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else _new_file_mode())
+        os.replace(temporary, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(error, OSError) and not isinstance(error, OutputError):
+            raise output_error(path, error) from None
+        raise

@@ -1,8 +1,9 @@
 """Fold RNA sequences into minimum-free-energy secondary structures with ViennaRNA.
 
 Folding uses the ViennaRNA Python API (module ``RNA``) in-process, one sequence at a
-time, and over worker processes when there is more than one core. Every input record
-comes back: folded, or with the reason it could not be.
+time, and over worker processes when there is more than one core: the warm pool of
+:mod:`mirnamap.workers`, which needs no main guard and is reused from call to call. Every
+input record comes back: folded, or with the reason it could not be.
 
 >>> [f.structure for f in fold(["GGGGAAACCCC"], workers=1)]
 ['((((...))))']
@@ -14,20 +15,20 @@ comes back: folded, or with the reason it could not be.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
-import sys
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from tqdm.auto import tqdm
 
+from mirnamap.files import atomic_write
 from mirnamap.structure import (
     StructureError,
     as_string_list,
     check_record,
     normalise_sequence,
 )
+from mirnamap.workers import map_in_workers
 
 __all__ = [
     "ENERGY_SETS",
@@ -38,7 +39,6 @@ __all__ = [
     "fold",
     "iter_folds",
     "load_folds",
-    "pool_context",
     "save_folds",
     "set_energy_parameters",
 ]
@@ -97,7 +97,8 @@ ENERGY_SETS = (
 
 # What this process's ViennaRNA global state holds: (temperature, energy parameters).
 # ViennaRNA keeps its energy parameters in process-global state (and is not thread-safe),
-# so every worker process sets them once, and again only when a run asks for others.
+# so every task sets them (_fold_chunk): a warm worker that folded with other settings
+# switches, one that folded with the same does nothing.
 _ENERGY: tuple[float | None, str | None] = (None, None)
 
 
@@ -182,20 +183,6 @@ def _fold_chunk(args: tuple[list[str], float | None, str | None]) -> list[tuple[
     return [RNA.fold(s) for s in sequences]
 
 
-def pool_context() -> multiprocessing.context.BaseContext:
-    """The cheapest safe way to start workers.
-
-    ``fork`` starts at once and does not re-run the caller's script, but TensorFlow's
-    threads do not survive a fork: once TensorFlow is loaded, workers start from a clean
-    ``forkserver`` instead (as under ``spawn``, the caller's script then needs an
-    ``if __name__ == "__main__":`` guard).
-    """
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and "tensorflow" not in sys.modules:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
 def fold(
     sequences: Iterable[str],
     *,
@@ -215,9 +202,9 @@ def fold(
     ids : iterable of str, optional
         N record identifiers. Default is "0", "1", ...
     workers : int, optional
-        Worker processes. Default is None: every core this process may use. With 1, or
-        fewer than 64 sequences, folding runs in this process. Results are the same
-        either way.
+        Worker processes (:mod:`mirnamap.workers`: started once, reused by later calls).
+        Default is None: every core this process may use. With 1, or fewer than 128
+        sequences, folding runs in this process. Results are the same either way.
     chunksize : int, optional
         Sequences sent to a worker at a time. Default is None: about 8 chunks a worker.
     temperature : float, optional
@@ -242,6 +229,9 @@ def fold(
         If ``sequences`` or ``ids`` is a single str instead of an iterable of them.
     ValueError
         If ``ids`` and ``sequences`` differ in length, or ``workers < 1``.
+    mirnamap.errors.WorkerError
+        If a worker process died or could not start (the message names the signal or
+        exit code); the next call starts fresh workers.
     """
     sequences = as_string_list(sequences, "sequences")
     id_list = (
@@ -282,12 +272,10 @@ def fold(
                 folded.extend(_fold_chunk((chunk, temperature, energy_params)))
                 bar.update(len(chunk))
         else:
-            with pool_context().Pool(workers) as pool:
-                for part in pool.imap(
-                    _fold_chunk, [(c, temperature, energy_params) for c in chunks]
-                ):
-                    folded.extend(part)
-                    bar.update(len(part))
+            tasks = ((c, temperature, energy_params) for c in chunks)
+            for part in map_in_workers(_fold_chunk, tasks, workers=workers):
+                folded.extend(part)
+                bar.update(len(part))
     finally:
         bar.close()
 
@@ -302,9 +290,10 @@ _TSV_COLUMNS = ("id", "sequence", "structure", "mfe", "status", "reason")
 def save_folds(folds: Iterable[Fold], path: str | os.PathLike[str]) -> None:
     """Write folding results as a TSV: id, sequence, structure, mfe, status, reason.
 
-    Every record gets a row; ``status`` is ``ok`` or ``error`` with the reason.
+    Every record gets a row; ``status`` is ``ok`` or ``error`` with the reason. Written
+    atomically (:func:`mirnamap.files.atomic_write`).
     """
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+    with atomic_write(path) as handle:
         handle.write("\t".join(_TSV_COLUMNS) + "\n")
         for f in folds:
             mfe = "" if math.isnan(f.mfe) else f"{f.mfe:.2f}"

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mirnamap.geometry import IMAGE_SHAPE
+
 if TYPE_CHECKING:
     import keras
 
@@ -35,11 +37,12 @@ __all__ = [
     "load_default_model",
     "load_model",
     "predict_proba",
+    "resolve_target",
     "save_model",
 ]
 
 #: Input shape of one image (height, width, channels).
-INPUT_SHAPE = (25, 100, 3)
+INPUT_SHAPE = IMAGE_SHAPE
 #: Name of the layer whose output is the class logits (before softmax).
 LOGITS = "logits"
 #: Name of the output layer (softmax probabilities).
@@ -47,6 +50,28 @@ PROBABILITIES = "probabilities"
 #: The explained class by name: the logit of class 1 (pre-miRNA), of class 0 (negative),
 #: or None, each image's predicted class.
 TARGETS: dict[str, int | None] = {"pre-mirna": 1, "negative": 0, "predicted": None}
+
+
+def resolve_target(target: str | int | None) -> int | None:
+    """The one reading of an explained class: a name of :data:`TARGETS`, 1, 0 or None.
+
+    >>> resolve_target("pre-mirna"), resolve_target(0), resolve_target("predicted")
+    (1, 0, None)
+
+    Raises
+    ------
+    ValueError
+        For another name or number (the known ones are listed).
+    """
+    if isinstance(target, str):
+        if target not in TARGETS:
+            raise ValueError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")
+        return TARGETS[target]
+    if target is None or (isinstance(target, (int, np.integer)) and target in (0, 1)):
+        return None if target is None else int(target)
+    raise ValueError(f"target must be one of {list(TARGETS)}, 0, 1 or None, got {target!r}")
+
+
 #: The bundled model: trained on the deepMiRGene human set (see its card, ``.md`` beside it).
 DEFAULT_MODEL = Path(__file__).resolve().parent / "assets" / "deepmir_default.keras"
 

@@ -21,8 +21,9 @@ related ideas: mirDNN blanks one nucleotide at a time (Yones et al. 2021, Bioinf
 37:2365), DeepBind's mutation maps (Alipanahi et al. 2015, Nat. Biotechnol. 33:831).
 
 The cost is ``3 L`` (``4 L`` with deletions) folds and forward passes per hairpin; the
-folds run over worker processes, the predictions in batches, a chunk of hairpins at a
-time. The method is deterministic: it has no random step.
+folds run over the warm worker processes of :mod:`mirnamap.workers` (started at the first
+chunk, reused by the next), the predictions in batches, a chunk of hairpins at a time.
+The method is deterministic: it has no random step.
 
 >>> import numpy as np
 >>> from mirnamap.encode import encode
@@ -35,20 +36,26 @@ time. The method is deterministic: it has no random step.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from tqdm.auto import tqdm
 
-from mirnamap.encode import HEIGHT, WIDTH, Failure, encode
+from mirnamap.encode import encode
+from mirnamap.errors import Failure, failures_frame
+from mirnamap.files import atomic_write, check_output_dir
 from mirnamap.fold import fold
-from mirnamap.model import TARGETS
+from mirnamap.geometry import HEIGHT, WIDTH
+from mirnamap.model import resolve_target
 from mirnamap.structure import StructureError, as_string_list, normalise_sequence
 
 if TYPE_CHECKING:
     import keras
+    import pandas as pd
 
     from mirnamap._typing import Layout, Maps
     from mirnamap.ensemble import Ensemble
@@ -135,6 +142,51 @@ class Mutagenesis(NamedTuple):
     def __len__(self) -> int:  # the number of hairpins, not of fields
         return len(self.ids)
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per hairpin, position and mutant base: id, position (1-based),
+        nucleotide (wild type), mutant (a base of :attr:`columns`), delta, changed (the
+        fold), undrawable; and per position score, fold_score, letter_score and sd. The
+        wild-type base has no row."""
+        import pandas as pd
+
+        parts = []
+        for k, record_id in enumerate(self.ids):
+            length = len(self.sequences[k])
+            position = np.repeat(np.arange(length), len(self.columns))
+            mutant = np.tile(np.array(self.columns, dtype=object), length)
+            wild = np.array(list(self.sequences[k]), dtype=object)[position]
+            keep = mutant != wild
+            part = pd.DataFrame({
+                "id": record_id, "position": position[keep] + 1, "nucleotide": wild[keep],
+                "mutant": mutant[keep], "delta": self.deltas[k].reshape(-1)[keep],
+                "changed": self.changed[k].reshape(-1)[keep],
+                "undrawable": self.undrawable[k].reshape(-1)[keep],
+            })  # fmt: skip
+            per_position = {"score": self.scores, "fold_score": self.fold_scores,
+                            "letter_score": self.letter_scores, "sd": self.sd}  # fmt: skip
+            for column, values in per_position.items():
+                part[column] = values[k][position[keep]]
+            parts.append(part)
+        if not parts:
+            columns = ["id", "position", "nucleotide", "mutant", "delta", "changed",
+                       "undrawable", "score", "fold_score", "letter_score", "sd"]  # fmt: skip
+            return pd.DataFrame(columns=columns)
+        return pd.concat(parts, ignore_index=True)
+
+    def failures_frame(self) -> pd.DataFrame:
+        """The records without a result: index, id, reason, stage."""
+        return failures_frame(self.failures)
+
+    def save(self, folder: str | os.PathLike[str]) -> list[Path]:
+        """Write ``mutants.tsv`` (:meth:`to_frame`) and ``failed.tsv`` (id, reason) into
+        ``folder``; returns the two paths."""
+        folder = check_output_dir(folder)
+        with atomic_write(folder / "mutants.tsv") as handle:
+            self.to_frame().to_csv(handle, sep="\t", index=False, float_format="%.6g")
+        with atomic_write(folder / "failed.tsv") as handle:
+            self.failures_frame()[["id", "stage", "reason"]].to_csv(handle, sep="\t", index=False)
+        return [folder / "mutants.tsv", folder / "failed.tsv"]
+
 
 def mutants_of(sequence: str, *, deletions: bool = False) -> list[tuple[int, int, str]]:
     """Every single-nucleotide mutant of a sequence, the wild type excluded.
@@ -170,9 +222,7 @@ def mutants_of(sequence: str, *, deletions: bool = False) -> list[tuple[int, int
 def _target_of(target: str | int | npt.ArrayLike | None, n: int) -> np.ndarray | None:
     """Per record the explained class, or None: each wild type's predicted class."""
     if isinstance(target, str):
-        if target not in TARGETS:
-            raise ValueError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")
-        target = TARGETS[target]
+        target = resolve_target(target)
     if target is None:
         return None
     array = np.asarray(target)
@@ -196,7 +246,6 @@ def ism(
     chunk_size: int = 32,
     workers: int | None = None,
     temperature: float | None = None,
-    seed: int = 0,
     progress: bool | None = None,
 ) -> Mutagenesis:
     """In-silico mutagenesis with refolding: every single-nucleotide mutant, refolded.
@@ -231,12 +280,11 @@ def ism(
         Hairpins whose mutants are folded and predicted together (one step of the
         progress bar); never changes the result. Default is 32.
     workers : int, optional
-        Folding processes (:func:`mirnamap.fold.fold`). Default is None: every core.
+        Folding processes (:func:`mirnamap.fold.fold`, over the warm pool of
+        :mod:`mirnamap.workers`: started once, whatever the number of chunks); never
+        changes the result. Default is None: every core.
     temperature : float, optional
         Folding temperature in degrees Celsius. Default is None: ViennaRNA's 37 C.
-    seed : int, optional
-        Accepted for the common signature of the explanation methods; mutagenesis has
-        no random step, so every seed gives the same result. Default is 0.
     progress : bool, optional
         Show a progress bar over hairpins. Default is None: on a terminal.
 
@@ -253,6 +301,8 @@ def ism(
     ValueError
         If their lengths differ, for an unknown target, or ``batch_size``,
         ``chunk_size`` or ``workers`` below 1.
+    mirnamap.errors.WorkerError
+        If a folding worker died or could not start (the message says why).
 
     Examples
     --------
@@ -262,7 +312,6 @@ def ism(
     """
     from mirnamap.ensemble import resolve_ensemble
 
-    del seed  # no random step: documented above
     sequences = as_string_list(sequences, "sequences")
     n = len(sequences)
     id_list = (

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +41,8 @@ import numpy as np
 import numpy.typing as npt
 
 from mirnamap.colours import DIVERGING, symmetric_limit
+from mirnamap.files import atomic_write
+from mirnamap.geometry import IMAGE_SHAPE, MAP_SHAPE
 from mirnamap.structure import pair_table
 
 if TYPE_CHECKING:
@@ -47,7 +50,10 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "LAYOUTS",
+    "MIN_AGREEMENT",
     "NO_SCORE",
+    "label_position",
     "plot_average_maps",
     "plot_backends",
     "plot_hairpin",
@@ -59,12 +65,25 @@ __all__ = [
     "plot_units",
     "save_figure",
     "save_motif_logos",
+    "shorten",
     "structure_coordinates",
     "title",
+    "unstable",
 ]
 
 #: Colour of a nucleotide without a score (no pixel on the canvas).
 NO_SCORE = "#9e9e9e"
+#: The layouts of :func:`structure_coordinates`; the first is the default.
+LAYOUTS = ("auto", "puzzler", "turtle", "simple", "naview")
+#: A nucleotide's reading (the sign of the members' mean score) is marked unstable where
+#: fewer than this share of the ensemble's members give it that sign: with 1.0, unless
+#: every member agrees. Measured in ``experiments/results/uncertainty_rule.md``.
+MIN_AGREEMENT = 1.0
+#: The circle radius of a structure drawing, in backbone steps (median distance between
+#: consecutive nucleotides); two circles overlap where centres are closer than twice it.
+CIRCLE_RADIUS = 0.48
+#: The legend of the uncertainty marks.
+UNSTABLE_NOTE = "dot: unstable reading, not every member gives the score the sign of their mean"
 _STRAND_TICKS = ([6, 18], ["top\n(5' arm)", "bottom\n(3' arm)"])
 
 
@@ -78,6 +97,63 @@ def title(
     if probability is not None and not math.isnan(float(probability)):
         parts.append(f"P(pre-miRNA) = {float(probability):.3f}")
     return "  \u00b7  ".join(parts)
+
+
+def shorten(text: str, n_chars: int) -> str:
+    """``text`` in at most ``n_chars`` characters, its middle replaced by an ellipsis.
+
+    >>> shorten("hsa-mir-21_chr17_59841266_59841337", 15)
+    'hsa-mir\u20269841337'
+    """
+    if n_chars < 1:
+        raise ValueError(f"n_chars must be at least 1, got {n_chars}")
+    if len(text) <= n_chars:
+        return text
+    head = n_chars // 2
+    tail = n_chars - 1 - head
+    return text[:head] + "\u2026" + (text[len(text) - tail :] if tail else "")
+
+
+def _text_width(text: str, fontsize: float) -> float:
+    """The width of one line of text in points (the default font, no mathtext)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    width, _, _ = TextToPath().get_text_width_height_descent(
+        text, FontProperties(size=fontsize), ismath=False
+    )
+    return float(width)
+
+
+def _fitted(fig: Figure, fontsize: float, record_id: str | None, build) -> str:
+    """``build(record_id)`` (one line), the id shortened (:func:`shorten`) until the line
+    fits the figure's width."""
+    room = 0.94 * fig.get_figwidth() * 72
+
+    def fits(text: str) -> bool:
+        return _text_width(text, fontsize) <= room
+
+    if record_id is None or fits(build(record_id)):
+        return build(record_id)
+    low, high = 1, len(record_id) - 1  # the most characters of the id that still fit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(build(shorten(record_id, middle))):
+            low = middle
+        else:
+            high = middle - 1
+    return build(shorten(record_id, low))
+
+
+def _wrapped(fig: Figure, fontsize: float, text: str) -> str:
+    """``text`` broken into lines that fit the figure's width."""
+    import textwrap
+
+    room = 0.94 * fig.get_figwidth() * 72
+    width = len(text)
+    while width > 20 and _text_width(max(textwrap.wrap(text, width), key=len), fontsize) > room:
+        width -= 5
+    return textwrap.fill(text, width)
 
 
 def _cmap(name: str):
@@ -99,8 +175,8 @@ def _colorbar(fig: Figure, ax: Axes | Sequence[Axes], limit: float, cmap: str, l
 
 def _check_map(saliency: np.ndarray, what: str = "saliency") -> np.ndarray:
     saliency = np.asarray(saliency, dtype=np.float64)
-    if saliency.shape != (25, 100):
-        raise ValueError(f"{what} must have shape (25, 100), got {saliency.shape}")
+    if saliency.shape != MAP_SHAPE:
+        raise ValueError(f"{what} must have shape {MAP_SHAPE}, got {saliency.shape}")
     return saliency
 
 
@@ -108,9 +184,28 @@ def _check_image(image: npt.ArrayLike | None) -> np.ndarray | None:
     if image is None:
         return None
     image = np.asarray(image)
-    if image.shape != (25, 100, 3):
-        raise ValueError(f"image must have shape (25, 100, 3), got {image.shape}")
+    if image.shape != IMAGE_SHAPE:
+        raise ValueError(f"image must have shape {IMAGE_SHAPE}, got {image.shape}")
     return image
+
+
+def _base_legend(ax: Axes) -> None:
+    """A legend of the image's colours (:data:`mirnamap.encode.COLORS`, black = gap)
+    above the right end of ``ax``."""
+    from matplotlib.patches import Patch
+
+    from mirnamap.encode import COLORS
+
+    handles = [
+        Patch(facecolor=np.array(rgb) / 255.0, edgecolor="0.4", linewidth=0.5, label=base)
+        for base, rgb in COLORS.items()
+    ]
+    handles.append(Patch(facecolor="black", edgecolor="0.4", linewidth=0.5, label="gap"))
+    ax.legend(
+        handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=len(handles),
+        frameon=False, fontsize=7, handlelength=1.0, handleheight=0.9, columnspacing=0.9,
+        handletextpad=0.35, borderaxespad=0.15, borderpad=0.1,
+    )  # fmt: skip
 
 
 def _image_axes(ax: Axes, label: str) -> None:
@@ -157,7 +252,8 @@ def plot_hairpin(
     Returns
     -------
     matplotlib.figure.Figure
-        Three panels (image, map, overlay) and a colour bar.
+        Three panels (image, map, overlay), a legend of the base colours over the image
+        and a colour bar; a long id is shortened with an ellipsis to fit the title.
     """
     from matplotlib.figure import Figure
 
@@ -168,13 +264,14 @@ def plot_hairpin(
     axes = fig.subplots(3, 1, sharex=True)
     axes[0].imshow(image, interpolation="nearest", aspect="equal")
     _image_axes(axes[0], "hairpin")
+    _base_legend(axes[0])
     axes[1].imshow(saliency, cmap=_cmap(cmap), vmin=-limit, vmax=limit, interpolation="nearest")
     _image_axes(axes[1], "saliency")
     axes[2].imshow(_overlay(image, saliency, limit, cmap), interpolation="nearest")
     _image_axes(axes[2], "overlay")
     axes[2].set_xlabel("image column (0 = next to the terminal loop)", fontsize=8)
     _colorbar(fig, list(axes), limit, cmap, "saliency (signed)")
-    fig.suptitle(title(record_id, probability, method), fontsize=10)
+    fig.suptitle(_fitted(fig, 10, record_id, lambda r: title(r, probability, method)), fontsize=10)
     return fig
 
 
@@ -191,7 +288,7 @@ def plot_sequence_track(
     probability: float | None = None,
     normalise: bool = True,
     cmap: str = DIVERGING,
-    sd: Mapping[str, npt.ArrayLike] | None = None,
+    agreement: Mapping[str, npt.ArrayLike] | None = None,
 ) -> Figure:
     """One row per backend, one cell per nucleotide, the sequence and fold written under it.
 
@@ -208,17 +305,19 @@ def plot_sequence_track(
         can be read side by side (the colour bar then runs from -1 to 1). Default is True.
     cmap : str, optional
         Diverging colour map. Default is :data:`mirnamap.colours.DIVERGING`.
-    sd : mapping of str to array_like, optional
-        Per backend, ``float (L,)`` standard deviations of the scores across ensemble
-        members. A cell whose ``|score| < 2 sd`` (not distinguishable from 0 across the
-        members) gets a black dot. Default is None: no marks.
+    agreement : mapping of str to array_like, optional
+        Per backend, ``float (L,)``: the share of the ensemble's members that give the
+        nucleotide's score the sign of their mean
+        (:func:`mirnamap.pipeline.maps.sign_agreement`). A cell whose reading is
+        unstable (:func:`unstable`: not every member agrees) gets a black dot; the rule
+        is stated under the title. Default is None: no marks.
 
     Returns
     -------
     matplotlib.figure.Figure
         Its first axes holds one image of shape ``(n_backends, L)``: one cell per
         nucleotide and backend; ``fig.uncertain`` is the ``bool (n_backends, L)`` matrix of
-        dotted cells.
+        dotted cells. A long id is shortened with an ellipsis to fit the title.
     """
     from matplotlib.figure import Figure
 
@@ -235,14 +334,16 @@ def plot_sequence_track(
         rows.append(values / symmetric_limit(values) if normalise else values)
     matrix = np.ma.masked_invalid(np.array(rows))
     uncertain = np.zeros(matrix.shape, dtype=bool)
+    marked = np.zeros(len(rows), dtype=bool)  # the rows with an agreement to mark
     for r, name in enumerate(scores):
-        if sd is not None and name in sd:
-            spread = np.asarray(sd[name], dtype=np.float64)
-            if spread.shape != (n,):
-                raise ValueError(f"backend {name!r}: sd has shape {spread.shape}, expected ({n},)")
-            values = np.asarray(scores[name], dtype=np.float64)
-            with np.errstate(invalid="ignore"):
-                uncertain[r] = np.abs(values) < 2 * spread
+        if agreement is not None and name in agreement:
+            share = np.asarray(agreement[name], dtype=np.float64)
+            if share.shape != (n,):
+                raise ValueError(
+                    f"backend {name!r}: agreement has shape {share.shape}, expected ({n},)"
+                )
+            marked[r] = not np.isnan(share).all()  # all NaN: the members shared samples
+            uncertain[r] = unstable(share) & ~np.isnan(rows[r])
     limit = 1.0 if normalise else symmetric_limit(matrix.filled(np.nan))
     width = max(6.5, 0.115 * n + 2.5)
     fig = Figure(figsize=(width, 1.5 + 0.42 * len(rows)), layout="constrained")
@@ -270,7 +371,10 @@ def plot_sequence_track(
     ax.add_collection(LineCollection(edges, colors="white", linewidths=0.4))
     if uncertain.any():
         rows_at, columns_at = np.nonzero(uncertain)
-        ax.scatter(columns_at, rows_at, s=4, c="black", marker="o", linewidths=0)
+        # Black with a white rim: visible on dark red and dark blue cells alike.
+        ax.scatter(
+            columns_at, rows_at, s=9, c="black", marker="o", edgecolors="white", linewidths=0.5
+        )
     size = _letters_size(n)
     for text, below in ((sequence, 3.0), (structure, 3.0 + 1.5 * size)):
         # Offsets in points keep the two text rows together whatever the figure's height.
@@ -294,30 +398,27 @@ def plot_sequence_track(
     label = "score / max |score| of its row" if normalise else "score"
     _colorbar(fig, ax, limit, cmap, label)
     missing = int(np.isnan(matrix.filled(np.nan)[0]).sum())
-    note = f"  (grey: {missing} nt with no pixel on the canvas)" if missing else ""
-    if sd is not None:
-        note += "  (dot: |mean| < 2 sd across members)"
-    fig.suptitle(title(record_id, probability) + note, fontsize=10)
+    notes = [f"grey: {missing} nt with no pixel on the canvas"] if missing else []
+    if agreement is not None:
+        unmarked = [name for name, on in zip(scores, marked, strict=True) if not on]
+        cells = int((~np.ma.getmaskarray(matrix))[marked].sum())
+        notes.append(f"{UNSTABLE_NOTE} ({int(uncertain.sum())} of {cells} cells)")
+        if unmarked:
+            notes.append(f"no marks for {', '.join(unmarked)} (no members' signs)")
+    heading = _fitted(fig, 10, record_id, lambda r: title(r, probability))
+    text = "\n".join([*([heading] if heading else []), *(_wrapped(fig, 9, n) for n in notes)])
+    fig.suptitle(text, fontsize=9)
+    fig.set_figheight(fig.get_figheight() + 0.16 * text.count("\n"))  # room for the notes
     fig.uncertain = uncertain
     return fig
 
 
-def structure_coordinates(structure: str, layout: str = "naview") -> np.ndarray:
-    """ViennaRNA's drawing coordinates of a dot-bracket structure.
+# RNApuzzler and RNAturtle set ViennaRNA's global plot type: one thread at a time.
+_LAYOUT_LOCK = threading.Lock()
+_PLOT_TYPES = {"simple": 0, "naview": 1, "turtle": 3, "puzzler": 4}
 
-    Parameters
-    ----------
-    structure : str
-        Dot-bracket, length L.
-    layout : {"naview", "simple"}, optional
-        ViennaRNA's layout algorithm (naview falls back to simple where it gives
-        non-finite points). Default is "naview".
 
-    Returns
-    -------
-    np.ndarray
-        ``float64 (L, 2)``: x, y per nucleotide.
-    """
+def _vienna_coordinates(structure: str, layout: str) -> np.ndarray:
     import RNA
 
     if layout == "naview":
@@ -325,12 +426,156 @@ def structure_coordinates(structure: str, layout: str = "naview") -> np.ndarray:
     elif layout == "simple":
         points = RNA.simple_xy_coordinates(structure)
     else:
-        raise ValueError(f"layout must be 'naview' or 'simple', got {layout!r}")
-    # ViennaRNA returns one point more than the sequence length: drop the last.
-    xy = np.array([(p.X, p.Y) for p in points][: len(structure)], dtype=np.float64)
-    if layout == "naview" and not np.isfinite(xy).all():
-        return structure_coordinates(structure, "simple")
+        with _LAYOUT_LOCK:
+            before = RNA.cvar.rna_plot_type
+            RNA.cvar.rna_plot_type = _PLOT_TYPES[layout]
+            try:
+                found = RNA.get_xy_coordinates(structure)
+            finally:
+                RNA.cvar.rna_plot_type = before
+        points = [found.get(i) for i in range(len(structure))]
+    # naview and simple return one point more than the sequence length: drop the last.
+    return np.array([(p.X, p.Y) for p in points][: len(structure)], dtype=np.float64)
+
+
+def _short_hairpin_loop(partner: np.ndarray) -> bool:
+    """Whether a hairpin loop has fewer than 3 unpaired nucleotides (RNApuzzler and
+    RNAturtle crash or hang on them; RNAfold never makes them)."""
+    for i, j in enumerate(partner):
+        if j > i and not (partner[i + 1 : j] >= 0).any() and j - i - 1 < 3:
+            return True
+    return False
+
+
+def _closest(xy: np.ndarray) -> float:
+    """The smallest distance between two nucleotides, in backbone steps (inf for < 2)."""
+    if len(xy) < 2:
+        return math.inf
+    step = np.median(np.linalg.norm(np.diff(xy, axis=0), axis=1))
+    apart = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+    np.fill_diagonal(apart, np.inf)
+    return float(apart.min() / step) if step > 0 else 0.0
+
+
+def _untangle(xy: np.ndarray, rounds: int = 200) -> np.ndarray:
+    """Push apart the nucleotides closer than one backbone step (few, in the rare folds
+    no ViennaRNA layout draws untangled), so that no two circles overlap."""
+    xy = xy.copy()
+    step = np.median(np.linalg.norm(np.diff(xy, axis=0), axis=1))
+    for _ in range(rounds):
+        apart = xy[:, None] - xy[None]
+        distance = np.linalg.norm(apart, axis=-1)
+        np.fill_diagonal(distance, np.inf)
+        close = distance < 0.98 * step
+        if not close.any():
+            break
+        safe = np.where(close & (distance > 0), distance, 1.0)
+        push = np.where(close, (1.02 * step - np.where(close, distance, 0.0)) / (2 * safe), 0.0)
+        xy += 0.5 * (push[..., None] * apart).sum(axis=1)
     return xy
+
+
+def structure_coordinates(structure: str, layout: str = "auto") -> np.ndarray:
+    """ViennaRNA's drawing coordinates of a dot-bracket structure.
+
+    Parameters
+    ----------
+    structure : str
+        Dot-bracket, length L.
+    layout : {"auto", "puzzler", "turtle", "simple", "naview"}, optional
+        ViennaRNA's layout algorithm: RNApuzzler and RNAturtle (Wiegreffe et al. 2019,
+        Bioinformatics 35:1342) avoid overlaps, naview overlaps at most bulges and loops.
+        "auto" takes RNApuzzler, or the simple layout where RNApuzzler draws two
+        nucleotides less than a backbone step apart, and pushes apart the few
+        nucleotides still that close (about 1 % of the human set's negatives; none of
+        its pre-miRNAs), so that circles of :data:`CIRCLE_RADIUS` steps never overlap.
+        naview falls back to simple where it gives non-finite points. Default is
+        "auto".
+
+    Returns
+    -------
+    np.ndarray
+        ``float64 (L, 2)``: x, y per nucleotide.
+
+    Raises
+    ------
+    ValueError
+        For an unknown layout, or "puzzler" / "turtle" of a structure with a hairpin
+        loop of fewer than 3 nucleotides.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(map(repr, LAYOUTS))}, got {layout!r}")
+    if not structure:
+        return np.zeros((0, 2), dtype=np.float64)
+    partner = pair_table(structure)
+    if layout in ("puzzler", "turtle") and _short_hairpin_loop(partner):
+        raise ValueError(
+            f"layout {layout!r} needs hairpin loops of 3 or more nucleotides; use 'auto'"
+        )
+    if layout != "auto":
+        xy = _vienna_coordinates(structure, layout)
+        if layout == "naview" and not np.isfinite(xy).all():
+            return structure_coordinates(structure, "simple")
+        return xy
+    tries = ["simple"] if _short_hairpin_loop(partner) else ["puzzler", "simple"]
+    found = []
+    for name in tries:
+        xy = _vienna_coordinates(structure, name)
+        if not np.isfinite(xy).all():
+            continue
+        if _closest(xy) >= 2 * CIRCLE_RADIUS:
+            return xy
+        found.append(xy)
+    return _untangle(max(found, key=_closest))
+
+
+def label_position(xy: np.ndarray, partner: np.ndarray, i: int, radius: float) -> np.ndarray:
+    """Where the number of nucleotide ``i`` goes: 2.6 radii from its centre, away from its
+    partner (stems) or its neighbours' centre (loops), turned by the least angle that
+    keeps it 2 radii clear of every circle centre (the report places its labels alike).
+
+    Parameters
+    ----------
+    xy : np.ndarray
+        ``float (L, 2)`` circle centres; ``partner`` the ``int (L,)`` pair table.
+    i : int
+        The nucleotide.
+    radius : float
+        The circles' radius.
+
+    Returns
+    -------
+    np.ndarray
+        ``float64 (2,)``: x, y of the label's centre.
+    """
+    if partner[i] >= 0:
+        away = xy[i] - xy[partner[i]]
+    else:
+        away = xy[i] - xy[max(0, i - 3) : i + 4].mean(axis=0)
+    start = math.atan2(away[1], away[0]) if np.linalg.norm(away) > 0 else 0.0
+    best, best_room = None, -1.0
+    for turn in (0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6, 7, -7, 8):  # 22.5 degrees each
+        angle = start + turn * math.pi / 8
+        spot = xy[i] + 2.6 * radius * np.array([math.cos(angle), math.sin(angle)])
+        room = float(np.linalg.norm(xy - spot, axis=1).min())
+        if room >= 2.0 * radius:
+            return spot
+        if room > best_room:
+            best, best_room = spot, room
+    return best
+
+
+def unstable(agreement: npt.ArrayLike) -> np.ndarray:
+    """``bool``: the nucleotides whose reading is unstable, agreement below
+    :data:`MIN_AGREEMENT` (:func:`mirnamap.pipeline.maps.sign_agreement`); NaN (no
+    score) is not marked.
+
+    >>> unstable([1.0, 0.8, float("nan")]).tolist()
+    [False, True, False]
+    """
+    agreement = np.asarray(agreement, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return agreement < MIN_AGREEMENT - 1e-9
 
 
 def plot_structure(
@@ -341,7 +586,7 @@ def plot_structure(
     record_id: str | None = None,
     probability: float | None = None,
     method: str | None = None,
-    layout: str = "naview",
+    layout: str = "auto",
     limit: float | None = None,
     cmap: str = DIVERGING,
 ) -> Figure:
@@ -355,8 +600,9 @@ def plot_structure(
         ``float (L,)``; NaN (no pixel) is grey.
     record_id, probability, method : optional
         For the title.
-    layout : {"naview", "simple"}, optional
-        ViennaRNA's layout algorithm. Default is "naview".
+    layout : {"auto", "puzzler", "turtle", "simple", "naview"}, optional
+        ViennaRNA's layout algorithm (:func:`structure_coordinates`; "auto" draws no two
+        circles overlapping). Default is "auto".
     limit : float, optional
         Colour range ``[-limit, limit]``. Default is the largest ``|score|``.
     cmap : str, optional
@@ -384,7 +630,7 @@ def plot_structure(
     xy = structure_coordinates(structure, layout)
     limit = symmetric_limit(scores) if limit is None else float(limit)
     step = np.median(np.linalg.norm(np.diff(xy, axis=0), axis=1)) if n > 1 else 1.0
-    radius = 0.48 * step
+    radius = CIRCLE_RADIUS * step
     span = np.ptp(xy, axis=0) + 8 * radius
     scale = 7.0 / max(span)
     fig = Figure(
@@ -421,17 +667,11 @@ def plot_structure(
             zorder=3,
             color="white" if on_dark else "black",
         )
-    # Number every 10th nucleotide, pushed away from its partner (stems) or from its
-    # neighbours' centre (loops), so that labels sit outside the drawing.
-    for i in [0, *range(9, n, 10), n - 1]:
-        if partner[i] >= 0:
-            away = xy[i] - xy[partner[i]]
-        else:
-            away = xy[i] - xy[max(0, i - 3) : i + 4].mean(axis=0)
-        away = away / (np.linalg.norm(away) or 1.0)
+    # Number every 10th nucleotide, beside it where no circle is (label_position).
+    for i in sorted({0, *range(9, n, 10), n - 1}):  # the last one is "3'", not also "80"
         label = "5'" if i == 0 else "3'" if i == n - 1 else str(i + 1)
         ax.text(
-            *(xy[i] + away * 2.6 * radius),
+            *label_position(xy, partner, i, radius),
             label,
             ha="center",
             va="center",
@@ -446,7 +686,8 @@ def plot_structure(
     ax.set_anchor("E")  # next to the colour bar, however narrow the drawing
     ax.axis("off")
     _colorbar(fig, ax, limit, cmap, "score (signed); grey: no pixel")
-    fig.suptitle(title(record_id) + "\n" + title(None, probability, method), fontsize=9)
+    heading = [_fitted(fig, 9, record_id, title)] if record_id is not None else []
+    fig.suptitle("\n".join([*heading, title(None, probability, method)]), fontsize=9)
     return fig
 
 
@@ -490,6 +731,7 @@ def plot_backends(
     axes, bars = grid[:, 0], grid[:, 1]
     axes[0].imshow(image, interpolation="nearest")
     _image_axes(axes[0], "hairpin")
+    _base_legend(axes[0])
     bars[0].axis("off")
     for ax, bar, (name, saliency) in zip(axes[1:], bars[1:], maps.items(), strict=True):
         saliency = _check_map(saliency, f"map {name!r}")
@@ -500,7 +742,7 @@ def plot_backends(
         _image_axes(ax, name)
         fig.colorbar(shown, cax=bar).ax.tick_params(labelsize=7)
     axes[-1].set_xlabel("image column (0 = next to the terminal loop)", fontsize=8)
-    fig.suptitle(title(record_id, probability), fontsize=10)
+    fig.suptitle(_fitted(fig, 10, record_id, lambda r: title(r, probability)), fontsize=10)
     return fig
 
 
@@ -534,8 +776,10 @@ def plot_average_maps(
     from matplotlib.figure import Figure
 
     maps = np.asarray(maps, dtype=np.float64)
-    if maps.ndim != 3 or maps.shape[1:] != (25, 100):
-        raise ValueError(f"maps must have shape (N, 25, 100), got {maps.shape}")
+    if maps.ndim != 3 or maps.shape[1:] != MAP_SHAPE:
+        raise ValueError(
+            f"maps must have shape (N, {', '.join(map(str, MAP_SHAPE))}), got {maps.shape}"
+        )
     if images is not None:
         images = np.asarray(images)
         if images.shape != (*maps.shape, 3):
@@ -677,10 +921,12 @@ def save_figure(
         targets = [path]
     else:
         targets = [path.with_suffix(f".{f.lstrip('.')}") for f in formats]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for target in targets:
-        fig.savefig(target, dpi=dpi)
-    fig.clear()
+    try:
+        for target in targets:  # atomically: no half-written picture under its name
+            with atomic_write(target, "wb") as handle:
+                fig.savefig(handle, dpi=dpi, format=target.suffix.lstrip(".") or None)
+    finally:
+        fig.clear()
     return targets
 
 

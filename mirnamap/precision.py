@@ -42,6 +42,8 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from mirnamap.errors import MirnamapWarning
+
 if TYPE_CHECKING:
     import keras
 
@@ -77,7 +79,7 @@ MIN_COMPUTE_CAPABILITY = {"float16": (7, 0), "bfloat16": (8, 0)}
 LOGITS = "logits"
 
 
-class PrecisionWarning(UserWarning):
+class PrecisionWarning(MirnamapWarning):
     """A precision fell back to float32, or runs where it was not validated."""
 
 

@@ -3,12 +3,14 @@
 :func:`save_html` writes one ``.html`` file that opens from ``file://`` with no network:
 its script, styles and data are inlined (``mirnamap/assets/report.{html,js,css}``). It
 shows a sortable, filterable table of every record (id, length, P(pre-miRNA) +- sd, the
-call, the region shares of the chosen method; failed records with their stage and
-reason) and, for one record, the secondary structure (ViennaRNA's layout, zoom and pan)
-coloured by the chosen method, a hover tooltip per nucleotide (position, base, pairing
-partner, region, score +- sd), the sequence track, the 25 x 100 image with the map laid
-over it and, where the explanation kept them, the per-channel (R, G, B) maps. Each
-method's verdict from the ground-truth benchmark and the sanity check is shown beside
+calibrated probability, the call, the region shares of the chosen method; failed records
+with their stage and reason) and, for one record, the secondary structure (ViennaRNA's
+layout without overlaps, zoom and pan) coloured by the chosen method, a hover tooltip per
+nucleotide (position, base, pairing partner, region, score +- sd and how many members
+agree on its sign), the sequence track with the unstable readings marked
+(:data:`mirnamap.plot.MIN_AGREEMENT`), the 25 x 100 image with the map laid over it and,
+where the explanation kept them, the per-channel (R, G, B) maps. Each method's one-line
+verdict from the ground-truth benchmark and the sanity check is listed, and shown beside
 its name (:func:`load_verdicts`).
 
 Colours are those of the PNGs (:mod:`mirnamap.plot`): :data:`mirnamap.colours.DIVERGING`
@@ -21,7 +23,8 @@ endian), decoded by the page when the record is opened. For a record of L nucleo
 and methods ``m_1 .. m_K`` (``C`` of them with channel maps) it holds, in order:
 
 * ``float32 (L, 2)`` the drawing's x, y;
-* per method ``float32 (L,)`` scores (NaN: no pixel), then ``float32 (L,)`` their sd;
+* per method ``float32 (L,)`` scores (NaN: no pixel), then ``float32 (L,)`` their sd,
+  then ``float32 (L,)`` the members' sign agreement (NaN: not known);
 * ``int16 (L,)`` the pairing partner (-1 unpaired), ``int16 (25, 100)`` the layout;
 * ``uint8 (25, 100, 3)`` the image;
 * per method ``int8 (25, 100)`` the map as ``round(127 * map / limit)``;
@@ -47,13 +50,15 @@ from typing import Any
 import numpy as np
 
 from mirnamap.colours import DIVERGING, symmetric_limit
-from mirnamap.files import check_output_file
-from mirnamap.plot import NO_SCORE, structure_coordinates
+from mirnamap.files import atomic_write, check_output_file
+from mirnamap.plot import MIN_AGREEMENT, NO_SCORE, UNSTABLE_NOTE, structure_coordinates
 from mirnamap.structure import REGIONS, pair_table, regions
 
 __all__ = [
+    "GUIDE",
     "HEADLESS_CHROMIUM_ARGS",
     "VERDICTS",
+    "load_guide",
     "load_verdicts",
     "report_data",
     "save_html",
@@ -78,6 +83,9 @@ HEADLESS_CHROMIUM_ARGS = (
 
 #: The shipped summary of the saliency benchmark, one verdict per backend.
 VERDICTS = _ASSETS / "backend_verdicts.json"
+#: The shipped guide to the methods: the default, and per method what to read it for
+#: (``experiments/choose_default_method.py``).
+GUIDE = _ASSETS / "method_guide.json"
 
 #: The benchmark tasks whose truth is a set of nucleotides (AUROC applies).
 _LOCALISATION_TASKS = ("motif", "structure", "interaction")
@@ -191,13 +199,26 @@ def write_verdicts(
     """Write :func:`summarise_benchmark` of ``results`` as JSON (default: the shipped file)."""
     path = check_output_file(path)
     text = json.dumps(summarise_benchmark(results), indent=1, sort_keys=True) + "\n"
-    path.write_text(text, encoding="utf-8")
+    with atomic_write(path) as handle:
+        handle.write(text)
     return path
 
 
 def load_verdicts(path: str | os.PathLike[str] = VERDICTS) -> dict[str, dict[str, Any]]:
     """Per backend name its verdict (see :func:`summarise_benchmark`); default: shipped."""
     return json.loads(Path(path).read_text(encoding="utf-8"))["backends"]
+
+
+def load_guide(path: str | os.PathLike[str] = GUIDE) -> dict[str, Any]:
+    """The guide to the methods: ``{"default": name, "methods": {name: {"use", "stable",
+    "member_spearman", "seconds_per_map"}}}`` (``use``: what to read the method for, in
+    one line; ``ism`` has only ``use``), as ``experiments/choose_default_method.py``
+    measured it; default: shipped.
+
+    >>> load_guide()["methods"]["grad_cam"]["use"].startswith("do not read alone")
+    True
+    """
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 # ----------------------------------------------------------------------------- data
@@ -227,6 +248,11 @@ def _sd_of(explanation: Any, method: str, k: int, n: int) -> np.ndarray:
     return np.asarray(spread[k], dtype=np.float64) if len(spread) > k else np.zeros(n)
 
 
+def _agreement_of(explanation: Any, method: str, k: int, n: int) -> np.ndarray:
+    shares = getattr(explanation, "agreement", {}).get(method) or ()
+    return np.asarray(shares[k], dtype=np.float64) if len(shares) > k else np.full(n, np.nan)
+
+
 def _record(explanation: Any, k: int, channel_methods: list[str], layout: str) -> tuple:
     """Record ``k``'s light fields (for the table) and its binary block (base64)."""
     e = explanation
@@ -237,7 +263,9 @@ def _record(explanation: Any, k: int, channel_methods: list[str], layout: str) -
     limits = []
     for m in e.methods:
         scores = np.asarray(e.projections[m].scores[k], dtype=np.float64)
+        agreement = _agreement_of(e, m, k, n) if several else np.full(n, np.nan)
         parts += [scores.astype("<f4"), _sd_of(e, m, k, n).astype("<f4")]
+        parts.append(agreement.astype("<f4"))
         limits.append([symmetric_limit(scores), symmetric_limit(e.maps[m][k]), None])
     parts += [pair_table(structure).astype("<i2"), np.asarray(e.layout[k]).astype("<i2")]
     parts.append(np.asarray(e.images[k], dtype=np.uint8))
@@ -249,6 +277,7 @@ def _record(explanation: Any, k: int, channel_methods: list[str], layout: str) -
         parts.append(_quantise(e.channel_maps[m][k], limit))
     block = zlib.compress(b"".join(np.ascontiguousarray(p).tobytes() for p in parts), 9)
     sd = getattr(e, "probability_sd", None)
+    calibrated = getattr(e, "calibrated", None)
     light = {
         "id": e.ids[k],
         "index": int(e.index[k]),
@@ -258,6 +287,9 @@ def _record(explanation: Any, k: int, channel_methods: list[str], layout: str) -
         "regions": "".join(map(str, regions(structure).tolist())),
         "p": _finite(e.probabilities[k]),
         "sd": _finite(sd[k]) if several and sd is not None and len(sd) > k else None,
+        "pc": _finite(calibrated[k])
+        if several and calibrated is not None and len(calibrated) > k
+        else None,
         "limits": limits,
     }
     return light, base64.b64encode(block).decode("ascii")
@@ -266,10 +298,10 @@ def _record(explanation: Any, k: int, channel_methods: list[str], layout: str) -
 def report_data(
     explanation: Any,
     *,
-    threshold: float = 0.5,
+    threshold: float | None = None,
     title: str | None = None,
     verdicts: Mapping[str, Mapping[str, Any]] | None = None,
-    layout: str = "naview",
+    layout: str = "auto",
 ) -> dict[str, Any]:
     """Everything the page shows, as JSON-able data (NaN as None).
 
@@ -281,30 +313,41 @@ def report_data(
         methods, maps, projections, sd_scores, channel_maps, region_shares(), failures,
         n_records, members, target).
     threshold : float, optional
-        A record is called pre-miRNA at ``P >= threshold``. Default is 0.5.
+        A record is called pre-miRNA at ``P >= threshold`` (the plain ensemble
+        probability, as ``mirnamap predict`` calls it; the calibrated one is shown beside
+        it). Default is None: the explanation's ``threshold`` (the model's operating
+        point; 0.5 where it has none).
     title : str, optional
         The page's heading. Default is "mirnamap explanation".
     verdicts : mapping, optional
         Per method its benchmark verdict. Default is None: :func:`load_verdicts`.
-    layout : {"naview", "simple"}, optional
-        ViennaRNA's layout of the drawings. Default is "naview".
+    layout : str, optional
+        ViennaRNA's layout of the drawings (:func:`mirnamap.plot.structure_coordinates`).
+        Default is "auto": no two circles overlap.
 
     Returns
     -------
     dict
-        ``records`` (per record id, index, n, seq, db, regions, p, sd, call, shares
-        ``(K, 7)`` and limits ``(K, 3)``: score, map and channel limits), ``blocks``
+        ``records`` (per record id, index, n, seq, db, regions, p, sd, pc (the calibrated
+        P), call, shares ``(K, 7)`` and limits ``(K, 3)``: score, map and channel
+        limits), ``blocks``
         (the binary blocks, as the module docstring lays them out), ``failures``,
-        ``methods``, ``channels`` (the methods with channel maps), ``verdicts``,
-        ``colours`` (``lut``, 256 hex colours, and ``missing``) and the run's facts.
+        ``methods``, ``channels`` (the methods with channel maps), ``verdicts``, ``guide``
+        (per method what to read it for, :func:`load_guide`) and ``default`` (the
+        recommended method),
+        ``colours`` (``lut``, 256 hex colours, and ``missing``), ``uncertainty`` (the
+        rule of the marks: ``min_agreement`` and its ``note``) and the run's facts.
     """
     e = explanation
     methods = list(e.methods)
     if not methods:
         raise ValueError("the explanation has no methods")
+    if threshold is None:
+        threshold = float(getattr(e, "threshold", 0.5))
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")
     verdicts = load_verdicts() if verdicts is None else verdicts
+    guide = load_guide()
     channel_methods = [m for m in methods if m in (getattr(e, "channel_maps", None) or {})]
     records, blocks = [], []
     shares = [np.asarray(e.region_shares(m)) for m in methods] if len(e.ids) else []
@@ -320,12 +363,15 @@ def report_data(
         "methods": methods,
         "channels": channel_methods,
         "verdicts": {m: dict(verdicts[m]) for m in methods if m in verdicts},
+        "guide": {m: guide["methods"][m]["use"] for m in methods if m in guide["methods"]},
+        "default": guide["default"],
         "members": list(members),
         "target": _AIMS.get(getattr(e, "target", 1), "logit"),
         "threshold": threshold,
         "n_records": int(getattr(e, "n_records", len(e.ids) + len(e.failures))),
         "regions": [*REGIONS, "background", "gap"],
         "colours": {"lut": _lut(), "missing": NO_SCORE},
+        "uncertainty": {"min_agreement": MIN_AGREEMENT, "note": UNSTABLE_NOTE},
         "records": records,
         "blocks": blocks,
         "failures": [
@@ -364,10 +410,10 @@ def save_html(
     explanation: Any,
     path: str | os.PathLike[str],
     *,
-    threshold: float = 0.5,
+    threshold: float | None = None,
     title: str | None = None,
     verdicts: Mapping[str, Mapping[str, Any]] | None = None,
-    layout: str = "naview",
+    layout: str = "auto",
 ) -> Path:
     """Write the interactive report of an explanation as one self-contained HTML file.
 
@@ -395,5 +441,6 @@ def save_html(
         explanation, threshold=threshold, title=title, verdicts=verdicts, layout=layout
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(data), encoding="utf-8")
+    with atomic_write(path) as handle:
+        handle.write(render_html(data))
     return path

@@ -32,6 +32,7 @@ from collections.abc import Iterable
 import numpy as np
 
 __all__ = [
+    "MAX_LENGTH",
     "REGIONS",
     "StructureError",
     "as_string_list",
@@ -46,6 +47,12 @@ __all__ = [
 
 #: Region names, in the order of the codes :func:`regions` returns (0 .. 4).
 REGIONS = ("5' tail", "5' arm", "terminal loop", "3' arm", "3' tail")
+
+#: The longest sequence a record may have. The 25 x 100 image holds at most two
+#: nucleotides a column (200 nt; a longer record is drawn cut at column 100), and a pre-miRNA
+#: hairpin is 60-120 nt: a record of thousands of nucleotides (a whole transcript) is no
+#: hairpin of this image, and folding it, or mutating it for ``ism``, would take hours.
+MAX_LENGTH = 1000
 
 _SEQUENCE_CHARS = frozenset("ACGU")
 _STRUCTURE_CHARS = frozenset("().")
@@ -114,8 +121,9 @@ def normalise_sequence(sequence: str) -> str:
     Raises
     ------
     StructureError
-        If ``sequence`` is not a str, is empty, or holds anything but A, C, G, U or T (any
-        case); the message names the first bad character and its 1-based position.
+        If ``sequence`` is not a str, is empty, longer than :data:`MAX_LENGTH`, or holds
+        anything but A, C, G, U or T (any case); the message names the first bad character
+        and its 1-based position.
 
     Examples
     --------
@@ -131,6 +139,11 @@ def normalise_sequence(sequence: str) -> str:
     clean = sequence.strip().upper().replace("T", "U")
     if not clean:
         raise StructureError("empty sequence")
+    if len(clean) > MAX_LENGTH:
+        raise StructureError(
+            f"{len(clean)} nt, longer than the {MAX_LENGTH} nt a record may have (the image "
+            "draws at most 200; cut the hairpin out of its transcript first)"
+        )
     for position, char in enumerate(clean):
         if char not in _SEQUENCE_CHARS:
             raise StructureError(

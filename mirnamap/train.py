@@ -7,18 +7,30 @@ repeatable: the same seed gives the same weights and the same loss curve.
 The input pipeline keeps the images as ``uint8`` in a ``tf.data`` pipeline (shuffled with
 the seed, batched, prefetched), so feeding costs a fraction of a training step; see
 ``benchmarks/train.py`` for the overhead against a bare ``model.fit``.
+
+A run can be made resumable: with ``checkpoint``, :func:`train` writes its whole state
+after every epoch (weights, the optimizer's moments, the dropout generators' state, the
+early-stopping and learning-rate counters, the history), and with ``resume`` it continues
+from there. On the CPU, a resumed run ends with the same weights, bit for bit, as one
+that was never interrupted (the shuffling order of the epochs left is restored too).
+``freeze="conv"`` trains the dense layers only (fine-tuning with fixed features).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 
+from mirnamap.files import atomic_write
 from mirnamap.model import build_model, check_images, check_model, copy_model
 
 if TYPE_CHECKING:
@@ -27,19 +39,26 @@ if TYPE_CHECKING:
     from mirnamap._typing import Images, Labels
 
 __all__ = [
+    "FREEZE",
     "GINI_LAYERS",
     "TrainResult",
     "balanced_class_weight",
     "device_name",
+    "epoch_orders",
     "gini_index",
     "gini_penalty",
     "mass_count",
+    "read_checkpoint_state",
     "stratified_split",
     "train",
 ]
 
 #: Layers the Gini penalty of :func:`train` can act on (names in :func:`build_model`).
 GINI_LAYERS = ("logits", "dense")
+#: What ``train(freeze=...)`` can keep fixed: ``"conv"``, every convolution (kernels and
+#: biases), so that only the dense layers learn.
+FREEZE = ("conv",)
+_CHECKPOINT_FORMAT = "mirnamap-train-checkpoint"
 #: Added to twice the mean |w| before dividing: the Gini index of an all-zero unit is 0,
 #: and its gradient stays finite.
 GINI_EPSILON = 1e-12
@@ -56,10 +75,14 @@ class TrainResult(NamedTuple):
     history : dict of str to list of float
         Per epoch: ``loss``, ``accuracy``, ``val_loss`` and ``val_accuracy`` (with
         validation data) and ``seconds`` (wall time of the epoch).
+    resumed_epochs : int
+        Epochs read back from a checkpoint (``train(resume=True)``) rather than run by this
+        call. Default is 0.
     """
 
     model: keras.Model
     history: dict[str, list[float]]
+    resumed_epochs: int = 0
 
 
 def device_name() -> str:
@@ -150,27 +173,71 @@ def _dataset(
     images: np.ndarray,
     labels: np.ndarray,
     batch_size: int,
-    seed: int | None,
     weights: np.ndarray | None = None,
 ):
-    """A tf.data pipeline: uint8 images kept as they are, shuffled if seeded, prefetched."""
+    """An unshuffled tf.data pipeline of uint8 images (validation), prefetched."""
     import tensorflow as tf
 
     parts = (images, labels) if weights is None else (images, labels, weights)
     data = tf.data.Dataset.from_tensor_slices(parts)
-    if seed is not None:
-        data = data.shuffle(images.shape[0], seed=seed, reshuffle_each_iteration=True)
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def _epoch_bar(epochs: int, enabled: bool):
+def epoch_orders(n: int, seed: int, epochs: int, first_epoch: int = 0) -> np.ndarray:
+    """The shuffling order of each epoch: epoch ``e`` is ``permutation(n)`` drawn with
+    ``numpy.random.default_rng([seed, e])``, a function of the seed and the epoch only.
+
+    So a resumed run (``first_epoch`` > 0) sees the orders an uninterrupted one would.
+
+    Returns
+    -------
+    np.ndarray
+        ``int64 (epochs - first_epoch, n)``.
+
+    >>> epoch_orders(4, seed=0, epochs=3, first_epoch=1).tolist() == (
+    ...     epoch_orders(4, seed=0, epochs=3)[1:].tolist())
+    True
+    """
+    orders = [np.random.default_rng([seed, e]).permutation(n) for e in range(first_epoch, epochs)]
+    return np.stack(orders) if orders else np.empty((0, n), dtype=np.int64)
+
+
+def _training_stream(
+    images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, epochs: int, first: int
+):
+    """The training batches of epochs ``first .. epochs - 1`` as one tf.data stream, and
+    the number of batches an epoch.
+
+    Fed to ``fit`` with ``steps_per_epoch``, Keras keeps one iterator over the stream, so
+    each epoch gets its own order (:func:`epoch_orders`) whatever the number of iterators
+    Keras opens; uint8 images are gathered per batch, prefetched.
+    """
+    import tensorflow as tf
+
+    steps = math.ceil(images.shape[0] / batch_size)
+    orders = epoch_orders(images.shape[0], seed, epochs, first).astype(np.int32)
+    pool_images, pool_labels = tf.constant(images), tf.constant(labels)
+    data = tf.data.Dataset.from_tensor_slices(orders).flat_map(
+        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+    )
+    data = data.map(
+        lambda index: (tf.gather(pool_images, index), tf.gather(pool_labels, index)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    return data.prefetch(tf.data.AUTOTUNE), steps
+
+
+def _epoch_bar(epochs: int, enabled: bool, initial: int = 0):
     """A Keras callback showing one tqdm bar over epochs, with loss and validation loss."""
     import keras
     from tqdm.auto import tqdm
 
     class EpochBar(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.bar = tqdm(total=epochs, unit="epoch", desc="training", disable=not enabled)
+            self.bar = tqdm(
+                total=epochs, initial=initial, unit="epoch", desc="training", disable=not enabled
+            )
 
         def on_epoch_end(self, epoch, logs=None):
             shown = {k: f"{v:.4f}" for k, v in (logs or {}).items() if "loss" in k or "acc" in k}
@@ -187,8 +254,10 @@ def _epoch_timer():
     import keras
 
     class EpochTimer(keras.callbacks.Callback):
+        restored: tuple[float, ...] = ()
+
         def on_train_begin(self, logs=None):
-            self.seconds: list[float] = []
+            self.seconds: list[float] = list(self.restored)
 
         def on_epoch_begin(self, epoch, logs=None):
             self.start = time.perf_counter()
@@ -336,13 +405,205 @@ def _gini_tracker(layer):
     import keras
 
     class GiniTracker(keras.callbacks.Callback):
+        restored: tuple[float, ...] = ()
+
         def on_train_begin(self, logs=None):
-            self.values: list[float] = []
+            self.values: list[float] = list(self.restored)
 
         def on_epoch_end(self, epoch, logs=None):
             self.values.append(float(np.mean(gini_index(np.asarray(layer.kernel)))))
 
     return GiniTracker()
+
+
+def _check_freeze(freeze: str | None) -> str | None:
+    if freeze is None or freeze in FREEZE:
+        return freeze
+    raise ValueError(f"freeze must be one of {', '.join(FREEZE)} or None, got {freeze!r}")
+
+
+def _conv_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    import keras
+
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+
+
+def _fingerprint(
+    images: np.ndarray,
+    labels: np.ndarray,
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    model: keras.Model,
+    options: Mapping[str, Any],
+) -> str:
+    """A SHA-256 of everything that decides a run: data, starting weights and options."""
+    digest = hashlib.sha256()
+    arrays = [images, labels] + ([] if validation is None else list(validation))
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(memoryview(array).cast("B"))
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    digest.update(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
+    digest.update(json.dumps(dict(options), sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def _resumable_callbacks(early_stopping: int | None, reduce_lr: int | None, learning_rate: float):
+    """Keras' EarlyStopping and ReduceLROnPlateau, with their counters readable and
+    restorable (Keras resets them when training begins)."""
+    import keras
+
+    class Restorable:
+        fields: tuple[str, ...] = ()
+        restored: dict[str, Any] | None = None
+
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            for key, value in (self.restored or {}).items():
+                setattr(self, key, value)
+
+        def state(self) -> dict[str, Any]:
+            out = {}
+            for key in self.fields:
+                value = getattr(self, key)
+                out[key] = float(value) if isinstance(value, (np.floating, float)) else value
+            return out
+
+    class Stopping(Restorable, keras.callbacks.EarlyStopping):
+        fields = ("wait", "stopped_epoch", "best", "best_epoch")
+
+    class Reducing(Restorable, keras.callbacks.ReduceLROnPlateau):
+        fields = ("wait", "cooldown_counter", "best")
+
+    stopping = reducing = None
+    if early_stopping is not None:
+        stopping = Stopping(
+            monitor="val_loss", patience=int(early_stopping), restore_best_weights=True
+        )
+    if reduce_lr is not None:
+        reducing = Reducing(
+            monitor="val_loss", factor=0.5, patience=int(reduce_lr), min_lr=learning_rate / 64
+        )
+    return stopping, reducing
+
+
+def _history_recorder(history: dict[str, list[float]]):
+    """A callback appending each epoch's logs to ``history`` (carried over on a resume)."""
+    import keras
+
+    class Recorder(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            for key, value in (logs or {}).items():
+                history.setdefault(key, []).append(float(value))
+
+    return Recorder()
+
+
+def _checkpointer(path: Path, fingerprint: str, parts: dict[str, Any]):
+    """A callback writing the whole training state to ``path`` after every epoch."""
+    import keras
+
+    class Checkpointer(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            _write_checkpoint(path, fingerprint, epoch + 1, self.model, parts)
+
+    return Checkpointer()
+
+
+def _write_checkpoint(
+    path: Path, fingerprint: str, epochs_done: int, model: keras.Model, parts: dict[str, Any]
+) -> None:
+    stopping, reducing = parts["stopping"], parts["reducing"]
+    state = {
+        "format": _CHECKPOINT_FORMAT,
+        "version": 1,
+        "fingerprint": fingerprint,
+        "epochs_done": epochs_done,
+        "stopped": bool(model.stop_training),
+        "history": parts["history"],
+        "seconds": list(parts["timer"].seconds),
+        "gini": list(parts["tracker"].values) if parts["tracker"] is not None else None,
+        "early_stopping": stopping.state() if stopping is not None else None,
+        "reduce_lr": reducing.state() if reducing is not None else None,
+    }
+    arrays: dict[str, np.ndarray] = {"state": np.array(json.dumps(state))}
+    # Every variable, the dropout generators' seed states included (get_weights leaves
+    # them out), and every optimizer variable: iteration count, learning rate, moments.
+    for k, variable in enumerate(model.variables):
+        arrays[f"variable_{k}"] = np.asarray(variable)
+    for k, variable in enumerate(model.optimizer.variables):
+        arrays[f"optimizer_{k}"] = np.asarray(variable)
+    best = stopping.best_weights if stopping is not None else None
+    for k, weight in enumerate(best or ()):
+        arrays[f"best_{k}"] = np.asarray(weight)
+    with atomic_write(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def read_checkpoint_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The bookkeeping of a checkpoint :func:`train` wrote: epochs done, whether early
+    stopping ended the run (``stopped``), the history so far and the counters.
+
+    Raises
+    ------
+    ValueError
+        If the file is not such a checkpoint.
+    """
+    state, _ = _read_checkpoint(Path(path))
+    return state
+
+
+def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, list[np.ndarray]]]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            state = json.loads(str(data["state"]))
+            groups: dict[str, list[np.ndarray]] = {"variable": [], "optimizer": [], "best": []}
+            for group, values in groups.items():
+                k = 0
+                while f"{group}_{k}" in data:
+                    values.append(data[f"{group}_{k}"])
+                    k += 1
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(f"{path}: not a training checkpoint ({error})") from None
+    if not isinstance(state, dict) or state.get("format") != _CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not a training checkpoint of mirnamap")
+    return state, groups
+
+
+def _restore(
+    path: Path, fingerprint: str, model: keras.Model, parts: dict[str, Any]
+) -> dict[str, Any]:
+    """Load a checkpoint into ``model`` (compiled), its optimizer and the callbacks."""
+    state, groups = _read_checkpoint(path)
+    if state["fingerprint"] != fingerprint:
+        raise ValueError(
+            f"{path}: the checkpoint is of another run (other data, starting model or "
+            "options); resume with the same arguments, or remove it to start afresh"
+        )
+    model.optimizer.build(model.trainable_variables)
+    for name, variables in (
+        ("variable", model.variables),
+        ("optimizer", model.optimizer.variables),
+    ):
+        saved = groups[name]
+        if len(saved) != len(variables):
+            raise ValueError(f"{path}: the checkpoint holds {len(saved)} {name} values, not "
+                             f"{len(variables)}")  # fmt: skip
+        for variable, value in zip(variables, saved, strict=True):
+            variable.assign(value)
+    for key in ("stopping", "reducing"):
+        callback = parts[key]
+        saved = state["early_stopping" if key == "stopping" else "reduce_lr"]
+        if callback is not None and saved is not None:
+            callback.restored = dict(saved)
+            if key == "stopping":
+                callback.restored["best_weights"] = groups["best"] or None
+    parts["history"].update({k: list(v) for k, v in state["history"].items()})
+    parts["timer"].restored = tuple(state["seconds"])
+    if parts["tracker"] is not None:
+        parts["tracker"].restored = tuple(state["gini"] or ())
+    return state
 
 
 def train(
@@ -362,6 +623,9 @@ def train(
     verbose: bool | None = None,
     gini: float | None = None,
     gini_layer: str = "logits",
+    freeze: str | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> TrainResult:
     """Train a DeepMir classifier with Adam and sparse cross-entropy.
 
@@ -416,6 +680,24 @@ def train(
         The layer penalised: ``"logits"`` (each logit's weights over the dense units, the
         paper's choice) or ``"dense"`` (each dense unit's weights over the flattened
         features). Default is "logits".
+    freeze : {"conv"}, optional
+        Keep these layers fixed: ``"conv"``, every convolution, so that only the dense
+        layers learn (fine-tuning a ``model`` on few images). Their weights come out bit
+        for bit as they went in; the returned model is trainable again (it saves and
+        fine-tunes like any other). Default is None: every layer learns.
+    checkpoint : path, optional
+        A file (``.npz``) to which the whole state is written, atomically, after every
+        epoch: every model variable (the dropout generators' seeds included), the
+        optimizer's variables (step, learning rate, moments), the epoch, the
+        early-stopping and learning-rate counters with the best weights so far, and the
+        history. Default is None: no checkpoint.
+    resume : bool, optional
+        With ``checkpoint``: where the file exists, continue the run it holds from its
+        last completed epoch (and do nothing more where it had finished). The arguments
+        must be those of the interrupted run (a fingerprint of the data, the starting
+        weights and the options is checked; ``ValueError`` otherwise). On the CPU the
+        result is bit for bit that of an uninterrupted run. Default is False: a run
+        starts afresh (and overwrites the file).
 
     Returns
     -------
@@ -425,6 +707,9 @@ def train(
     import keras
 
     gini = _check_gini(gini, gini_layer)
+    freeze = _check_freeze(freeze)
+    if resume and checkpoint is None:
+        raise ValueError("resume needs a checkpoint file")
     images = check_images(images)
     if model is None:
         keras.utils.set_random_seed(seed)
@@ -452,10 +737,12 @@ def train(
         class_weight = {int(k): float(v) for k, v in class_weight.items()}
 
     validation_data = None
+    checked_validation = None
     if validation is not None:
         val_images, val_labels = validation
         val_images = check_images(val_images, "validation images")
         val_labels = _check_labels(val_labels, val_images.shape[0], n_classes, "validation set")
+        checked_validation = (val_images, val_labels)
         # The validation loss is weighted like the training loss: with class weights, an
         # unweighted loss on an imbalanced set rises as the model learns to call the rare
         # class, and early stopping would keep the epochs that have not learnt it yet.
@@ -464,9 +751,18 @@ def train(
             if class_weight is None
             else np.array([class_weight.get(int(y), 1.0) for y in val_labels], dtype=np.float32)
         )
-        validation_data = _dataset(
-            val_images, val_labels, max(batch_size, 256), None, weights=val_weights
-        )
+        validation_data = _dataset(val_images, val_labels, max(batch_size, 256), val_weights)
+
+    fingerprint = ""
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        options = {
+            "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+            "class_weight": class_weight, "early_stopping": early_stopping,
+            "reduce_lr": reduce_lr, "seed": seed, "gini": gini, "gini_layer": gini_layer,
+            "freeze": freeze,
+        }  # fmt: skip
+        fingerprint = _fingerprint(images, labels, checked_validation, model, options)
 
     show = sys.stderr.isatty() if verbose is None else bool(verbose)
     if show:
@@ -475,56 +771,70 @@ def train(
             f"{math.ceil(images.shape[0] / batch_size)} batches of {batch_size} per epoch",
             file=sys.stderr,
         )
+    frozen = _conv_layers(model) if freeze == "conv" else []
+    for layer in frozen:
+        layer.trainable = False
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
     timer = _epoch_timer()
-    callbacks_: list[keras.callbacks.Callback] = [timer, _epoch_bar(epochs, show)]
-    if early_stopping is not None:
-        callbacks_.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=int(early_stopping), restore_best_weights=True
-            )
-        )
-    if reduce_lr is not None:
-        callbacks_.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss",
-                factor=0.5,
-                patience=int(reduce_lr),
-                min_lr=learning_rate / 64,
-            )
-        )
+    stopping, reducing = _resumable_callbacks(early_stopping, reduce_lr, learning_rate)
     tracker = None
+    penalised = None
     if gini is not None:
         penalised = model.get_layer(gini_layer)
         if not isinstance(penalised, keras.layers.Dense):
             raise ValueError(f"gini_layer {gini_layer!r} is not a Dense layer of the model")
         tracker = _gini_tracker(penalised)
-        callbacks_.append(tracker)
-        # lam = 0 adds nothing, so it trains exactly as no option does.
-        if gini > 0:
-            # On the variable, not the layer's config: the returned model's file holds no
-            # custom regularizer, and the penalty is removed after training.
-            penalised.kernel.regularizer = _gini_regularizer(gini)
+    history: dict[str, list[float]] = {}
+    parts = {
+        "timer": timer, "stopping": stopping, "reducing": reducing, "tracker": tracker,
+        "history": history,
+    }  # fmt: skip
+
+    start = resumed = 0
+    if resume and checkpoint is not None and checkpoint.is_file():
+        state = _restore(checkpoint, fingerprint, model, parts)
+        resumed = int(state["epochs_done"])
+        # A run that early stopping ended runs no more epochs; Keras' on_train_end still
+        # puts back the best epoch's weights.
+        start = epochs if state["stopped"] else min(resumed, epochs)
+    bar = _epoch_bar(epochs, show, initial=start)
+    callbacks_: list[keras.callbacks.Callback] = [timer, bar]
+    callbacks_ += [c for c in (stopping, reducing, tracker) if c is not None]
+    # The recorder runs after ReduceLROnPlateau, which adds the epoch's learning rate to
+    # the logs, and the checkpoint after every state it saves has been updated.
+    callbacks_.append(_history_recorder(history))
+    if checkpoint is not None:
+        callbacks_.append(_checkpointer(checkpoint, fingerprint, parts))
     callbacks = [*callbacks_, *callbacks]
+
+    data, steps = _training_stream(images, labels, batch_size, seed, epochs, start)
     try:
-        fitted = model.fit(
-            _dataset(images, labels, batch_size, seed),
+        # The penalty is set on the variable, not in the layer's config: the returned
+        # model's file holds no custom regularizer, and the penalty is removed after.
+        # lam = 0 adds nothing, so it trains exactly as no option does.
+        if penalised is not None and gini > 0:
+            penalised.kernel.regularizer = _gini_regularizer(gini)
+        model.fit(
+            data,
             epochs=epochs,
+            initial_epoch=start,
+            steps_per_epoch=steps,
             validation_data=validation_data,
             class_weight=class_weight,
             callbacks=callbacks,
-            shuffle=False,  # the tf.data pipeline shuffles, with the seed
+            shuffle=False,  # the stream is shuffled, with the seed (epoch_orders)
             verbose=0,
         )
     finally:
-        if gini is not None:
+        if penalised is not None:
             penalised.kernel.regularizer = None
-    history = {k: [float(v) for v in values] for k, values in fitted.history.items()}
+        for layer in frozen:
+            layer.trainable = True
     history["seconds"] = list(timer.seconds)
     if tracker is not None:
         history["gini"] = list(tracker.values)
-    return TrainResult(model, history)
+    return TrainResult(model, history, resumed)

@@ -22,18 +22,23 @@ never changed.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from mirnamap.errors import failures_frame
+from mirnamap.files import atomic_write, check_output_dir
 from mirnamap.model import LOGITS
 from mirnamap.project import project, region_shares
 from mirnamap.structure import REGIONS
 
 if TYPE_CHECKING:
     import keras
+    import pandas as pd
 
 __all__ = [
     "DENSE",
@@ -98,6 +103,40 @@ class UnitDecomposition(NamedTuple):
         total = self.shares.sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(total != 0, self.top_shares.sum(axis=1) / total, np.nan)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per hairpin and top unit: hairpin (0-based), rank (1 = largest
+        ``|share|``), unit, share, logit, covered (the hairpin's share carried by its top k)."""
+        import pandas as pd
+
+        n, k = self.units.shape
+        return pd.DataFrame(
+            {
+                "hairpin": np.repeat(np.arange(n), k),
+                "rank": np.tile(np.arange(1, k + 1), n),
+                "unit": self.units.reshape(-1),
+                "share": self.top_shares.reshape(-1),
+                "logit": np.repeat(self.logits, k),
+                "covered": np.repeat(self.covered, k),
+            }
+        )
+
+    def failures_frame(self) -> pd.DataFrame:
+        """No record fails here (arrays in, arrays out): an empty table of failures."""
+        return failures_frame(())
+
+    def save(self, folder: str | os.PathLike[str]) -> list[Path]:
+        """Write ``units.tsv`` (:meth:`to_frame`) and ``unit_maps.npz`` (``maps``,
+        ``shares``, ``logits``, ``units``, ``target``, ``bias``) into ``folder``."""
+        folder = check_output_dir(folder)
+        with atomic_write(folder / "units.tsv") as handle:
+            self.to_frame().to_csv(handle, sep="\t", index=False, float_format="%.6g")
+        with atomic_write(folder / "unit_maps.npz", "wb") as handle:
+            np.savez_compressed(
+                handle, maps=self.maps, shares=self.shares, logits=self.logits,
+                units=self.units, target=self.target, bias=self.bias,
+            )  # fmt: skip
+        return [folder / "units.tsv", folder / "unit_maps.npz"]
 
 
 class UnitRegions(NamedTuple):

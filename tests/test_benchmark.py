@@ -341,7 +341,7 @@ def test_cli_benchmark_end_to_end(tmp_path):
     status = main(
         [
             "benchmark",
-            "-o",
+            "--out",
             str(out),
             "--pairs",
             "16",
@@ -395,7 +395,7 @@ def test_cli_benchmark_withholds_metrics_of_a_weak_model(tmp_path, capsys):
     status = main(
         [
             "benchmark",
-            "-o",
+            "--out",
             str(tmp_path),
             "--pairs",
             "8",
@@ -421,5 +421,5 @@ def test_cli_benchmark_withholds_metrics_of_a_weak_model(tmp_path, capsys):
     )
     assert status == 1
     assert "withheld" in (tmp_path / "results.md").read_text()
-    assert main(["benchmark", "-o", str(tmp_path), "--backends", "nope"]) == 2
+    assert main(["benchmark", "--out", str(tmp_path), "--backends", "nope"]) == 2
     assert "unknown saliency backend" in capsys.readouterr().err

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from cli_helpers import GOOD, run_subprocess, tsv_rows
 
 from mirnamap.cli import build_parser, main
 from mirnamap.encode import load_encoding
@@ -100,3 +101,67 @@ def test_every_command_has_help():
             check=False,
         )
         assert result.returncode == 0 and "usage: mirnamap" in result.stdout, name
+
+
+# TensorFlow's C++ start-up lines that must not reach the terminal.
+TF_NOISE = (
+    "oneDNN",
+    "cpu_feature_guard",
+    "All log messages before absl::InitializeLog",
+    "This TensorFlow binary is optimized",
+)
+
+
+@pytest.fixture
+def good_fasta(tmp_path):
+    path = tmp_path / "good.fa"
+    path.write_text("".join(f">g{k}\n{s}\n" for k, s in enumerate(GOOD)))
+    return path
+
+
+# ------------------------------------------------------------ counts of zero
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        ("predict", "--batch-size"),
+        ("explain", "--batch-size"),
+        ("train", "--batch-size"),
+        ("fold", "--workers"),
+        ("encode", "--workers"),
+        ("predict", "--workers"),
+        ("explain", "--workers"),
+        ("encode", "--png-scale"),
+        ("benchmark", "--workers"),
+    ],
+)
+@pytest.mark.parametrize("value", ["0", "-3", "two"])
+def test_counts_below_one_are_refused_by_argparse(command, option, value, tmp_path, capsys):
+    argv = {
+        "fold": ["fold", "x.fa", "-o", "o.tsv"],
+        "encode": ["encode", "x.fa", "-o", "o.npz"],
+        "predict": ["predict", "x.fa", "-o", "o.tsv"],
+        "explain": ["explain", "x.fa", "--out", "o"],
+        "train": ["train", "--images", "x.npz", "-o", "m.keras"],
+        "benchmark": ["benchmark", "--out", "o"],
+    }[command]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, option, value])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert option in err and ">= 1" in err and "Traceback" not in err
+
+
+# -------------------------------------------------------- TensorFlow's start-up lines
+
+
+def test_predict_keeps_tensorflow_start_up_lines_off_stderr(good_fasta, tiny_model_path, tmp_path):
+    argv = ["predict", str(good_fasta), "--model", str(tiny_model_path), "--workers", "1"]
+    quiet = run_subprocess([*argv, "-o", str(tmp_path / "q.tsv")], tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert not [line for line in TF_NOISE if line in quiet.stderr], quiet.stderr
+    assert len(tsv_rows(tmp_path / "q.tsv")) == 2
+    verbose = run_subprocess([*argv, "-o", str(tmp_path / "v.tsv"), "--verbose"], tmp_path)
+    assert verbose.returncode == 0, verbose.stderr
+    assert "Traceback" not in verbose.stderr and len(tsv_rows(tmp_path / "v.tsv")) == 2

@@ -50,7 +50,7 @@ def test_predict_fasta_every_record_in_order(fasta, tiny_model, tmp_path, capsys
     assert main(["predict", str(fasta), "--model", str(tiny_model), "-o", str(out)]) == 0
     rows = _read(out)
     assert [r["id"] for r in rows] == [i for i, _ in RECORDS]
-    assert list(rows[0]) == ["id", "probability", "predicted", "status", "reason"]
+    assert list(rows[0]) == ["id", "probability", "predicted", "threshold", "status", "reason"]
     by_id = {r["id"]: r for r in rows}
     assert by_id["bad"]["status"] == "error" and "invalid character 'N'" in by_id["bad"]["reason"]
     assert by_id["stemless"]["status"] == "error" and by_id["stemless"]["probability"] == ""

@@ -156,3 +156,48 @@ def test_the_bias_is_saved_and_used(members, tmp_path):
     loaded = load_ensemble(save_ensemble(ensemble, tmp_path / "b.zip"))
     assert (loaded.temperature, loaded.bias) == (1.3, -0.8)
     assert ensemble.select([0]).bias == -0.8
+
+
+def test_the_threshold_is_stored_kept_by_select_and_read_as_0_5_from_older_files(members, tmp_path):
+    from mirnamap.ensemble import read_ensemble_file
+
+    ensemble = Ensemble(members, threshold=0.83, names=["a", "b", "c"])
+    assert ensemble.select(["b"]).threshold == 0.83
+    assert ensemble.with_members(members[::-1]).threshold == 0.83
+    path = save_ensemble(ensemble, tmp_path / "t.zip", files={"manifest.tsv": "id\nx\n"})
+    assert load_ensemble(path).threshold == 0.83
+    assert resolve_ensemble(path).threshold == 0.83
+    assert read_ensemble_file(path, "manifest.tsv") == b"id\nx\n"
+    with pytest.raises(KeyError, match=r"no file 'none\.tsv'"):
+        read_ensemble_file(path, "none.tsv")
+    # A file written before thresholds were stored: 0.5.
+    with zipfile.ZipFile(path) as archive:
+        meta = json.loads(archive.read("ensemble.json"))
+        keras_files = {n: archive.read(n) for n in meta["members"]}
+    del meta["threshold"]
+    with zipfile.ZipFile(tmp_path / "old.zip", "w") as archive:
+        archive.writestr("ensemble.json", json.dumps(meta))
+        for name, data in keras_files.items():
+            archive.writestr(name, data)
+    assert load_ensemble(tmp_path / "old.zip").threshold == 0.5
+    assert Ensemble(members).threshold == 0.5
+
+
+@pytest.mark.parametrize("threshold", [-0.1, 1.5, float("nan"), "0.5", True])
+def test_a_bad_threshold_is_refused(members, threshold):
+    with pytest.raises(ValueError, match="threshold must be a probability"):
+        Ensemble(members, threshold=threshold)
+
+
+def test_saving_is_atomic_and_extra_files_may_not_shadow_members(members, tmp_path):
+    path = save_ensemble(Ensemble(members), tmp_path / "e.zip")
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"may not be named ensemble\.json"):
+        save_ensemble(Ensemble(members), path, files={"ensemble.json": "{}"})
+    # A write that fails half-way leaves the old file as it was, and no temporary file.
+    with pytest.raises(TypeError):
+        save_ensemble(Ensemble(members), path, files={"x.txt": object()})
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.zip"]
+    with pytest.raises(ValueError, match="need 3 members"):
+        Ensemble(members).with_members(members[:1])

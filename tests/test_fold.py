@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import multiprocessing
 
 import pytest
 import RNA
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 from mirnamap.datasets import load_deepmirgene
 from mirnamap.fold import Fold, fold, load_folds, save_folds
 from mirnamap.structure import normalise_sequence
+from mirnamap.workers import shutdown_workers
 
 
 def test_fold_matches_viennarna_and_normalises():
@@ -43,6 +46,31 @@ def test_serial_equals_parallel_on_real_hairpins():
     parallel = fold(sequences, workers=2, chunksize=7)
     assert serial == parallel
     assert not serial[-1].ok
+
+
+def test_a_warm_worker_switches_temperature_and_energy_parameters():
+    # ViennaRNA keeps its settings in process-global state and the pool's workers outlive
+    # a call: every task sets them, so a worker that folded at 95 C or with other
+    # parameters folds with the next call's, and the results match folding here.
+    sequences = list(load_deepmirgene("human").sequences[:150])
+    shutdown_workers()  # so that the pool counted below is this test's own
+    runs = [
+        {"temperature": 95.0},
+        {},
+        {"energy_params": "rna_andronescu2007"},
+        {},
+        {"temperature": 20.0, "energy_params": "rna_turner1999"},
+        {"temperature": 20.0},
+    ]
+    results, pools = [], []
+    for options in runs:
+        parallel = fold(sequences, workers=2, chunksize=5, progress=False, **options)
+        pools.append({p.pid for p in multiprocessing.active_children()})
+        assert parallel == fold(sequences, workers=1, **options), options
+        results.append([(f.structure, f.mfe) for f in parallel])
+    assert len(pools[0]) == 2 and all(p == pools[0] for p in pools)  # one warm pool
+    # Each setting folds differently from the one before it: a stale one would show.
+    assert all(a != b for a, b in itertools.pairwise(results))
 
 
 def test_workers_and_ids_are_checked():

@@ -20,19 +20,20 @@ PACKAGE = ROOT / "mirnamap"
 #: Base modules (rules, names, types, colour scale) come first; presentation (plot,
 #: export, report) takes arrays, so the pipeline that drives it comes after it.
 STAGES = [
-    {"_typing", "structure", "files", "colours"},
+    {"_typing", "errors", "geometry", "structure", "files", "colours", "workers"},
     {"fold", "datasets"},
-    {"encode"},
+    {"encode", "negatives", "augment"},
     {"model", "ensemble", "precision"},
-    {"train", "evaluate"},
+    {"train", "evaluate", "overlap"},
+    {"members"},
     {"saliency", "mutagenesis"},
     {"project"},
     {"units"},
     {"motifs"},
     {"plot", "export", "report"},
-    {"pipeline", "stream"},
+    {"pipeline"},
     {"benchmark"},
-    {"cli"},
+    {"cli", "__main__"},
 ]
 RANK = {name: rank for rank, names in enumerate(STAGES) for name in names}
 ROOTS = ["mirnamap", "tests", "experiments", "benchmarks"]
@@ -97,6 +98,109 @@ def test_no_private_name_is_imported_from_another_module(folder):
     assert not offences, "\n".join(offences)
 
 
+def _type_only_lines(path: Path) -> set[int]:
+    """Lines of the imports under ``if TYPE_CHECKING:`` (names for annotations only)."""
+    lines = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for child in node.body:
+                lines.update(n.lineno for n in ast.walk(child) if hasattr(n, "lineno"))
+    return lines
+
+
+def _graph() -> dict[str, set[str]]:
+    """Every mirnamap module -> the mirnamap modules it imports at run time (lazy imports
+    inside functions too; ``if TYPE_CHECKING:`` imports, which name types for annotations
+    and never run, are not edges). ``from mirnamap.x import y`` is an edge to
+    ``mirnamap.x.y`` where that is a module."""
+    names = {_module_name(p): p for p in _python_files("mirnamap")}
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        targets = set()
+        type_only = _type_only_lines(path)
+        for module, imported, line in _imports(path):
+            if line in type_only:
+                continue
+            for item in imported:  # ``from mirnamap.pipeline import sources`` names a module
+                if f"{module}.{item}" in names:
+                    targets.add(f"{module}.{item}")
+            if module in names:
+                targets.add(module)
+        graph[name] = targets - {name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles (strongly connected components of more than one module)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:  # Tarjan's algorithm
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    # The package's __init__ re-exports its modules' names: it is left out, as every
+    # module of the package importing a sibling goes through the sibling itself.
+    graph = {
+        name: {t for t in targets if t not in PACKAGES}
+        for name, targets in _graph().items()
+        if name not in PACKAGES
+    }
+    assert not _cycles(graph), _cycles(graph)
+
+
+def test_the_cycle_check_finds_a_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+#: The subpackages: their __init__ re-exports the public names of their modules.
+PACKAGES = {_module_name(p) for p in _python_files("mirnamap") if p.name == "__init__.py"}
+
+
+@pytest.mark.parametrize("folder", ROOTS)
+def test_no_private_module_of_another_package_is_imported(folder):
+    """``mirnamap.saliency._common`` is the saliency package's own: only its modules may
+    import it (``mirnamap._typing`` is the whole package's)."""
+    modules = {_module_name(p) for p in _python_files("mirnamap")}
+    offences = []
+    for path in _python_files(folder):
+        here = _module_name(path)
+        for module, names, line in _imports(path):
+            targets = [module, *(f"{module}.{n}" for n in names if f"{module}.{n}" in modules)]
+            for target in targets:
+                parent, _, leaf = target.rpartition(".")
+                inside = here == parent or here.startswith(parent + ".")
+                if leaf.startswith("_") and not leaf.startswith("__") and not inside:
+                    offences.append(f"{path.relative_to(ROOT)}:{line} {target}")
+    assert not offences, "\n".join(offences)
+
+
 def test_the_data_stages_do_not_load_tensorflow_or_matplotlib():
     import subprocess
     import sys
@@ -112,6 +216,9 @@ def test_the_data_stages_do_not_load_tensorflow_or_matplotlib():
 def test_the_package_lazily_exports_its_verbs():
     for name in mirnamap.__all__:
         assert getattr(mirnamap, name) is not None
-    assert mirnamap.explain_hairpins.__module__ == "mirnamap.pipeline"
+    assert mirnamap.explain_hairpins.__module__ == "mirnamap.pipeline.explain"
+    assert dir(mirnamap) == sorted(mirnamap.__all__)
+    hidden = [n for n in dir(mirnamap) if n.startswith("_") and n != "__version__"]
+    assert not hidden, hidden
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         mirnamap.nope  # noqa: B018

@@ -200,7 +200,8 @@ def test_save_writes_what_the_cli_writes(sources, model_path, tmp_path):
     args = ["explain", str(sources["fasta"]), "--model", str(model_path)]
     assert main([*args, "--method", "gradient,grad_cam", "--out", str(cli_out)]) == 0
     result = explain_hairpins(sources["fasta"], ["gradient", "grad_cam"], model_path)
-    assert result.save(api_out) == ()
+    written = result.save(api_out)
+    assert written and all(p.is_file() and api_out in p.parents for p in written)
     cli_files = sorted(p.relative_to(cli_out) for p in cli_out.rglob("*"))
     assert cli_files == sorted(p.relative_to(api_out) for p in api_out.rglob("*"))
     for name in ("saliency.tsv", "summary.tsv", "failed.tsv", "pictures.tsv"):
@@ -273,7 +274,7 @@ def test_demo_tsvs_are_unchanged(tmp_path):
         assert main(["fold", str(fasta), "-o", str(out / "folds.tsv")]) == 0
         assert main(["encode", str(out / "folds.tsv"), "-o", str(out / "images.npz")]) == 0
         assert main(["predict", str(out / "images.npz"), "-o", str(out / "predictions.tsv")]) == 0
-        methods = "gradient,grad_cam,smoothgrad_guided_backprop"
+        methods = "gradient_x_input,deconvnet,smoothgrad_guided_backprop"
         ids = "human_pos_9,human_pos_16,human_neg_871"
         args = ["explain", str(out / "images.npz"), "--method", methods, "--ids", ids]
         assert main([*args, "--out", str(out / "explain"), "--no-pictures"]) == 0

@@ -300,7 +300,7 @@ def test_keep_float32_names_layers() -> None:
 
 def test_separate_relu_layers_keep_the_copys_precision(x: np.ndarray, bf16_cpu: None) -> None:
     """Guided backprop swaps separate ReLU layers; the swapped ones stay bfloat16."""
-    from mirnamap.saliency._common import override_relu
+    from mirnamap.saliency import override_relu
 
     inputs = keras.Input((25, 100, 3))
     h = keras.layers.Rescaling(1 / 255.0)(inputs)

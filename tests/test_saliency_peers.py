@@ -1,9 +1,10 @@
 """Agreement of mirnamap's saliency backends with independent libraries on the same models.
 
 Test-only peers: ``shap`` (a dependency), tf-keras-vis 0.8.7 (the ``test`` extra) and xplique
-2.0.2 (installed by hand with ``--no-deps``, see the README; skipped when absent). Where the
-peer computes the same quantity the maps must agree to float precision; Spearman >= 0.99 is
-asserted on top, per image.
+2.0.2 (installed with ``--no-deps`` by ``make test``, or by hand: see "Peers on Keras 3" in
+``docs/development/testing.md``; skipped when absent). Where the peer computes the same
+quantity the maps must agree to float precision; Spearman >= 0.99 is asserted on top, per
+image.
 """
 
 from __future__ import annotations

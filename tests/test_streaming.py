@@ -3,6 +3,7 @@ ViennaRNA's energy parameters reaching every worker process."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import signal
@@ -17,6 +18,7 @@ import pytest
 pytest.importorskip("keras")
 
 from mirnamap.datasets import count_records, iter_fasta, load_fasta, text_head
+from mirnamap.export import read_tsv
 from mirnamap.fold import (
     energy_parameters,
     fold,
@@ -26,8 +28,15 @@ from mirnamap.fold import (
     set_energy_parameters,
 )
 from mirnamap.model import build_model, save_model
-from mirnamap.pipeline import InputError, explain_hairpins, predict_hairpins
-from mirnamap.stream import StreamSummary, iter_chunks
+from mirnamap.pipeline import (
+    InputError,
+    StreamSummary,
+    explain_hairpins,
+    iter_chunks,
+    predict_hairpins,
+    stream_explanations,
+    stream_predictions,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("saliency.tsv", "summary.tsv", "failed.tsv")
@@ -124,9 +133,16 @@ def test_lazy_readers_name_the_file_for_bad_input(tmp_path):
 
 
 def test_sniffing_reads_only_the_start(tmp_path):
+    from mirnamap.pipeline import kind_of_file
+
+    # Bytes that are not UTF-8 far past the start: a sniffer that read (and decoded) the
+    # whole file would fail on them; one that reads only the start names the kind.
     path = tmp_path / "big.fa"
-    path.write_text(">a\nACGU\n" + "x" * 200_000)
+    path.write_bytes(b">a\nACGU\n" + b"A" * 200_000 + b"\xff\xfe\n")
+    assert kind_of_file(path) == "fasta"
     assert len(text_head(path, 100)) == 100
+    with pytest.raises(ValueError, match="UTF-8"):
+        load_fasta(path)  # the reader itself reads it all, and names the fault
 
 
 def test_chunks_of_sequences_keep_their_positions():
@@ -146,8 +162,8 @@ def test_streamed_predictions_equal_the_in_memory_file(
     source = fasta if kind == "fasta" else folds_tsv
     in_memory = predict_hairpins(source, model_path, workers=1)
     in_memory.save(tmp_path / "memory.tsv")
-    summary = predict_hairpins(
-        source, model_path, out=tmp_path / "streamed.tsv", chunk_size=chunk_size, workers=2
+    summary = stream_predictions(
+        source, tmp_path / "streamed.tsv", model_path, chunk_size=chunk_size, workers=2
     )
     assert isinstance(summary, StreamSummary)
     assert (tmp_path / "streamed.tsv").read_bytes() == (tmp_path / "memory.tsv").read_bytes()
@@ -156,12 +172,14 @@ def test_streamed_predictions_equal_the_in_memory_file(
     assert summary.n_chunks == -(-len(in_memory) // chunk_size)
 
 
-def test_joined_chunks_equal_the_in_memory_result(model_path, fasta):
+def test_folding_options_do_not_change_the_engine(model_path, fasta):
     whole = predict_hairpins(fasta, model_path, workers=1)
-    joined = predict_hairpins(fasta, model_path, workers=1, chunk_size=7, temperature=37.0)
-    assert joined.ids == whole.ids
-    np.testing.assert_allclose(joined.probabilities, whole.probabilities, rtol=1e-6)
-    assert joined.failures == whole.failures  # positions in the whole input, reasons kept
+    at_37 = predict_hairpins(fasta, model_path, workers=1, temperature=37.0)
+    assert type(at_37) is type(whole) and at_37.ids == whole.ids
+    np.testing.assert_array_equal(at_37.probabilities, whole.probabilities)
+    assert at_37.failures == whole.failures
+    warm = predict_hairpins(fasta, model_path, workers=1, temperature=80.0)
+    assert not np.allclose(warm.probabilities[warm.ok], whole.probabilities[whole.ok])
 
 
 def test_streamed_explanation_equals_the_in_memory_files(tmp_path, model_path, fasta):
@@ -169,7 +187,7 @@ def test_streamed_explanation_equals_the_in_memory_files(tmp_path, model_path, f
     options = dict(methods="gradient", model=model_path, batch_size=1, progress=False)
     in_memory = explain_hairpins(fasta, workers=1, **options)
     in_memory.save(tmp_path / "memory", pictures=False)
-    summary = explain_hairpins(fasta, out=tmp_path / "streamed", chunk_size=9, **options)
+    summary = stream_explanations(fasta, tmp_path / "streamed", chunk_size=9, **options)
     for name in TABLES:
         assert (tmp_path / "streamed" / name).read_text() == (
             tmp_path / "memory" / name
@@ -181,15 +199,10 @@ def test_streamed_explanation_with_default_batches_matches_to_round_off(
     tmp_path, model_path, fasta
 ):
     in_memory = explain_hairpins(fasta, "gradient", model_path, workers=1, progress=False)
-    joined = explain_hairpins(
-        fasta, "gradient", model_path, chunk_size=9, temperature=37.0, progress=False
-    )
-    assert joined.ids == in_memory.ids and joined.failures == in_memory.failures
-    np.testing.assert_array_equal(joined.index, in_memory.index)
-    np.testing.assert_allclose(
-        joined.maps["gradient"], in_memory.maps["gradient"], rtol=1e-4, atol=1e-9
-    )
-    for a, b in zip(joined.scores("gradient"), in_memory.scores("gradient"), strict=True):
+    stream_explanations(fasta, tmp_path / "s", "gradient", model_path, chunk_size=9)
+    streamed = read_tsv(tmp_path / "s" / "saliency.tsv")
+    assert streamed.ids == in_memory.ids and streamed.structures == in_memory.structures
+    for a, b in zip(streamed.scores["gradient"], in_memory.scores("gradient"), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-9)
 
 
@@ -210,7 +223,7 @@ def test_streamed_ensemble_explanation_with_shared_samples_equals_the_in_memory_
     )
     in_memory = explain_hairpins(fasta, workers=1, **options)
     in_memory.save(tmp_path / "memory", pictures=False)
-    explain_hairpins(fasta, out=tmp_path / "streamed", chunk_size=11, **options)
+    stream_explanations(fasta, tmp_path / "streamed", chunk_size=11, **options)
     for name in TABLES:
         assert (tmp_path / "streamed" / name).read_text() == (
             tmp_path / "memory" / name
@@ -219,8 +232,8 @@ def test_streamed_ensemble_explanation_with_shared_samples_equals_the_in_memory_
     assert header.endswith("smoothgrad\tsmoothgrad:sd\tgradient\tgradient:sd")
     # A resumed run with the other sampling mode is another run: refused.
     with pytest.raises(ValueError):
-        explain_hairpins(
-            fasta, out=tmp_path / "streamed", chunk_size=11, resume=True,
+        stream_explanations(
+            fasta, tmp_path / "streamed", chunk_size=11, resume=True,
             **{**options, "member_samples": "each"},
         )  # fmt: skip
 
@@ -230,9 +243,9 @@ def test_streamed_explanation_of_chosen_ids_and_pictures(tmp_path, model_path, f
         fasta, "gradient", model_path, ids=["h3", "h30", "bad"], batch_size=1, progress=False
     )
     in_memory.save(tmp_path / "memory", pictures=True)
-    explain_hairpins(
-        fasta, "gradient", model_path, ids=["h3", "h30", "bad"], batch_size=1, progress=False,
-        out=tmp_path / "streamed", chunk_size=8, pictures=True,
+    stream_explanations(
+        fasta, tmp_path / "streamed", "gradient", model_path, ids=["h3", "h30", "bad"],
+        batch_size=1, progress=False, chunk_size=8, pictures=True,
     )  # fmt: skip
     for name in (*TABLES, "pictures.tsv"):
         assert (tmp_path / "streamed" / name).read_text() == (
@@ -240,7 +253,14 @@ def test_streamed_explanation_of_chosen_ids_and_pictures(tmp_path, model_path, f
         ).read_text()
     assert (tmp_path / "streamed" / "h30" / "track.png").is_file()
     with pytest.raises(ValueError, match="no record"):
-        explain_hairpins(fasta, "gradient", model_path, ids=["nope"], out=tmp_path / "x")
+        stream_explanations(fasta, tmp_path / "x", "gradient", model_path, ids=["nope"])
+    assert not (tmp_path / "x").exists()  # refused before anything is written
+    # A resume that would change the pictures is refused: it would mix two kinds of output.
+    with pytest.raises(ValueError, match="other parameters"):
+        stream_explanations(
+            fasta, tmp_path / "streamed", "gradient", model_path, ids=["h3", "h30", "bad"],
+            batch_size=1, progress=False, chunk_size=8, pictures=False, resume=True,
+        )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------- resume
@@ -248,16 +268,16 @@ def test_streamed_explanation_of_chosen_ids_and_pictures(tmp_path, model_path, f
 
 def test_resume_after_a_torn_chunk_ends_as_an_uninterrupted_run(tmp_path, model_path, fasta):
     whole = tmp_path / "whole.tsv"
-    predict_hairpins(fasta, model_path, out=whole, chunk_size=5, workers=1)
+    stream_predictions(fasta, whole, model_path, chunk_size=5, workers=1)
     torn = tmp_path / "torn.tsv"
-    predict_hairpins(fasta, model_path, out=torn, chunk_size=5, workers=1)
+    stream_predictions(fasta, torn, model_path, chunk_size=5, workers=1)
     journal = Path(f"{torn}.journal")
     lines = journal.read_text().splitlines()
     journal.write_text("\n".join(lines[:4]) + "\n" + lines[4][:10])  # 3 chunks, a torn line
     sizes = [int(s) for s in lines[3].split("\t")[-1].split(",")]
     with open(torn, "r+b") as handle:  # half a chunk written after the last complete one
         handle.truncate(sizes[0] + 37)
-    summary = predict_hairpins(fasta, model_path, out=torn, chunk_size=5, workers=1, resume=True)
+    summary = stream_predictions(fasta, torn, model_path, chunk_size=5, workers=1, resume=True)
     assert summary.n_resumed == 15
     assert torn.read_bytes() == whole.read_bytes()
     # The same chunks, hashes and file sizes (the header names each run's own file).
@@ -265,24 +285,25 @@ def test_resume_after_a_torn_chunk_ends_as_an_uninterrupted_run(tmp_path, model_
         journal.read_text().splitlines()[1:]
         == Path(f"{whole}.journal").read_text().splitlines()[1:]
     )
-    again = predict_hairpins(fasta, model_path, out=torn, chunk_size=5, workers=1, resume=True)
+    again = stream_predictions(fasta, torn, model_path, chunk_size=5, workers=1, resume=True)
     assert again.n_resumed == again.n_records  # a finished run: nothing left to do
 
 
 def test_resume_refuses_other_parameters_or_other_input(tmp_path, model_path, fasta):
     out = tmp_path / "p.tsv"
-    predict_hairpins(fasta, model_path, out=out, chunk_size=5, workers=1)
+    stream_predictions(fasta, out, model_path, chunk_size=5, workers=1)
     with pytest.raises(ValueError, match="other parameters"):
-        predict_hairpins(fasta, model_path, out=out, threshold=0.3, resume=True, workers=1)
+        stream_predictions(fasta, out, model_path, threshold=0.3, resume=True, workers=1)
     changed = write_fasta(tmp_path / "changed.fa", {**hairpins(40), "h2": "GGGGAAAACCCC"})
     with pytest.raises(ValueError, match="differ from those the interrupted run wrote"):
-        predict_hairpins(changed, model_path, out=out, resume=True, workers=1)
+        stream_predictions(changed, out, model_path, resume=True, workers=1)
 
 
 def _cli(*argv: str) -> list[str]:
     return [sys.executable, "-m", "mirnamap.cli", *argv]
 
 
+@pytest.mark.slow
 def test_a_killed_cli_run_resumes_to_the_uninterrupted_files(tmp_path, model_path):
     source = write_fasta(tmp_path / "in.fa", hairpins(800, seed=1))
     common = ["--model", str(model_path), "--chunk-size", "10", "--workers", "1"]
@@ -352,19 +373,21 @@ def test_folding_parameters_reach_every_pool_worker(tmp_path, model_path, turner
     expected = fold(list(records.values()), ids=list(records), workers=1, **options)
     default = fold(list(records.values()), ids=list(records), workers=1)
     # Chunks of 4 over 2 worker processes: every worker folds some of them.
-    result = explain_hairpins(
-        source, "gradient", model_path, chunk_size=4, workers=2, progress=False, **options
+    in_memory = explain_hairpins(source, "gradient", model_path, workers=2, **options)
+    stream_explanations(
+        source, tmp_path / "s", "gradient", model_path, chunk_size=4, workers=2, **options
     )
+    result = read_tsv(tmp_path / "s" / "saliency.tsv")
     wanted = {f.id: f.structure for f in expected if f.id in result.ids}
-    assert _structures(result) == wanted
+    assert _structures(result) == wanted == _structures(in_memory)
     assert _structures(result) != {f.id: f.structure for f in default if f.id in result.ids}
 
 
 # ---------------------------------------------------------------------------------- dask
 
 
-# The three Dask tests take about 26 s together on this machine when it is idle (and
-# several minutes when its 2 cores are shared), so they are not marked slow.
+# The Dask tests take about 26 s together on this machine when it is idle (and several
+# minutes when its 2 cores are shared): marked slow, out of the quick loop.
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed")
@@ -377,37 +400,38 @@ def cluster():
         yield client
 
 
+@pytest.mark.slow
 def test_dask_results_equal_the_local_run(tmp_path, model_path, fasta, cluster):
     local = tmp_path / "local.tsv"
-    predict_hairpins(fasta, model_path, out=local, chunk_size=6, workers=1)
-    on_dask = predict_hairpins(
-        fasta, model_path, out=tmp_path / "dask.tsv", chunk_size=6, executor=cluster
+    stream_predictions(fasta, local, model_path, chunk_size=6, workers=1)
+    on_dask = stream_predictions(
+        fasta, tmp_path / "dask.tsv", model_path, chunk_size=6, executor=cluster
     )
     assert (tmp_path / "dask.tsv").read_bytes() == local.read_bytes()
     assert on_dask.n_failed == 2
-    joined = predict_hairpins(fasta, model_path, chunk_size=6, executor=cluster)
-    whole = predict_hairpins(fasta, model_path, workers=1)
-    assert joined.ids == whole.ids and joined.failures == whole.failures  # reasons kept
-    np.testing.assert_allclose(joined.probabilities, whole.probabilities, rtol=1e-6)
+    failed = on_dask.failures_frame()
+    assert sorted(failed["id"]) == ["bad", "flat"] and failed["reason"].str.len().min() > 0
     options = dict(batch_size=1, progress=False, chunk_size=9)
-    explain_hairpins(fasta, "gradient", model_path, out=tmp_path / "e_local", **options)
-    explain_hairpins(
-        fasta, "gradient", model_path, out=tmp_path / "e_dask", executor=cluster, **options
+    stream_explanations(fasta, tmp_path / "e_local", "gradient", model_path, **options)
+    stream_explanations(
+        fasta, tmp_path / "e_dask", "gradient", model_path, executor=cluster, **options
     )
     for name in TABLES:
         assert (tmp_path / "e_dask" / name).read_text() == (tmp_path / "e_local" / name).read_text()
     # The model is loaded once per worker process, not once per chunk.
-    cached = cluster.run(lambda: len(__import__("mirnamap.stream").stream._MODELS))
+    cached = cluster.run(lambda: len(sys.modules["mirnamap.pipeline.executors"]._MODELS))
     assert set(cached.values()) <= {0, 1} and sum(cached.values()) >= 1
 
 
+@pytest.mark.slow
 def test_folding_parameters_reach_every_dask_worker(tmp_path, model_path, turner1999, cluster):
     records = hairpins(30, seed=4)
     source = write_fasta(tmp_path / "in.fa", records)
-    result = explain_hairpins(
-        source, "gradient", model_path, chunk_size=5, executor=cluster, progress=False,
-        temperature=70.0, energy_params=turner1999,
+    stream_explanations(
+        source, tmp_path / "s", "gradient", model_path, chunk_size=5, executor=cluster,
+        progress=False, temperature=70.0, energy_params=turner1999,
     )  # fmt: skip
+    result = read_tsv(tmp_path / "s" / "saliency.tsv")
     settings = cluster.run(energy_parameters)
     assert len(settings) == 2
     assert set(settings.values()) == {(70.0, str(turner1999))}
@@ -419,10 +443,70 @@ def test_folding_parameters_reach_every_dask_worker(tmp_path, model_path, turner
     assert _structures(result) == {f.id: f.structure for f in expected if f.id in result.ids}
 
 
+@pytest.fixture
+def own_cluster():
+    """A cluster of this test's own: restarted, it may not close cleanly (a known
+    distributed quirk: the restarted workers' old addresses), which must not reach the
+    other tests' cluster."""
+    distributed = pytest.importorskip("distributed")
+    local = distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    )
+    client = distributed.Client(local)
+    yield client
+    with contextlib.suppress(Exception):
+        client.close()
+    with contextlib.suppress(Exception):
+        local.close()
+
+
+@pytest.mark.slow
+def test_every_worker_restarted_mid_run_loses_no_record(tmp_path, model_path, own_cluster):
+    """All the workers restarted (and the model scattered to them lost) while chunks are
+    in flight: those chunks are tried again, never written as the records' failures; a run
+    that still cannot go on stops with WorkerError, and --resume completes it."""
+    import threading
+
+    from mirnamap.errors import WorkerError
+
+    source = write_fasta(tmp_path / "in.fa", hairpins(400, seed=5))
+    local = tmp_path / "local.tsv"
+    stream_predictions(source, local, model_path, chunk_size=5, workers=1)
+    out = tmp_path / "dask.tsv"
+    journal = Path(f"{out}.journal")
+
+    def restart_when_started() -> None:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if journal.is_file() and len(journal.read_text().splitlines()) > 3:
+                own_cluster.restart(wait_for_workers=False)
+                return
+            time.sleep(0.01)
+
+    killer = threading.Thread(target=restart_when_started)
+    killer.start()
+    try:
+        summary = stream_predictions(
+            source, out, model_path, chunk_size=5, executor=own_cluster, progress=False
+        )
+    except WorkerError:  # every try of a chunk failed: the journal holds the rest
+        own_cluster.wait_for_workers(2, timeout=120)
+        summary = stream_predictions(
+            source, out, model_path, chunk_size=5, executor=own_cluster, progress=False,
+            resume=True,
+        )  # fmt: skip
+    finally:
+        killer.join()
+    own_cluster.wait_for_workers(2, timeout=120)
+    assert out.read_bytes() == local.read_bytes()
+    assert summary.n_failed == 2  # the input's own two bad records, nothing more
+
+
+@pytest.mark.slow
 def test_a_scheduler_address_is_accepted(tmp_path, model_path, fasta, cluster):
     address = cluster.scheduler.address
-    summary = predict_hairpins(
-        fasta, model_path, out=tmp_path / "p.tsv", chunk_size=20, executor=address
+    summary = stream_predictions(
+        fasta, tmp_path / "p.tsv", model_path, chunk_size=20, executor=address
     )
     assert summary.n_records == 42
 
@@ -461,7 +545,7 @@ def test_cli_streams_explanations(tmp_path, model_path, fasta, capsys):
 
 
 def test_a_chunk_without_records_is_a_named_error():
-    from mirnamap.stream import Chunk, draw_chunk
+    from mirnamap.pipeline.chunks import Chunk, draw_chunk
 
     empty = Chunk(0, 0, ("a",), None, None, None, "in.fa")
     with pytest.raises(ValueError, match=r"in\.fa: a chunk with no sequences"):

@@ -161,3 +161,93 @@ def test_bad_arguments(kwargs, error, match):
     kwargs = {"labels": labels, **kwargs}
     with pytest.raises(error, match=match):
         train(images, model=_tiny(), verbose=False, **kwargs)
+
+
+class _StopAfter(keras.callbacks.Callback):
+    """Interrupts training (as a killed process would) at the end of an epoch."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def _resumable_run(tmp_path, name, **extra):
+    images, labels = _separable(40)
+    # Validating on flipped labels: the validation loss rises, so early stopping and the
+    # learning-rate schedule both act, and their counters must survive the interruption.
+    options = dict(
+        validation=(images[:8], 1 - labels[:8]),
+        epochs=5,
+        batch_size=8,
+        learning_rate=2e-2,
+        early_stopping=2,
+        reduce_lr=1,
+        class_weight="balanced",
+        seed=3,
+        verbose=False,
+        checkpoint=tmp_path / name,
+    )
+    options.update(extra)
+    return train(images, labels, model=_tiny(), **options)
+
+
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path):
+    from mirnamap.train import read_checkpoint_state
+
+    whole = _resumable_run(tmp_path, "whole.npz")
+    assert 2 <= len(whole.history["loss"]) <= 5
+    assert whole.history["learning_rate"][-1] < 2e-2  # the schedule acted
+    with pytest.raises(KeyboardInterrupt):
+        _resumable_run(tmp_path, "cut.npz", callbacks=[_StopAfter(1)])
+    state = read_checkpoint_state(tmp_path / "cut.npz")
+    assert state["epochs_done"] == 2 and len(state["history"]["loss"]) == 2
+    resumed = _resumable_run(tmp_path, "cut.npz", resume=True)
+    assert resumed.resumed_epochs == 2
+    assert _same(whole.model, resumed.model)  # bit for bit
+    for key in ("loss", "val_loss", "learning_rate"):
+        assert resumed.history[key] == whole.history[key]
+    assert len(resumed.history["seconds"]) == len(whole.history["seconds"])
+    # A finished checkpoint resumes to the same model without training.
+    again = _resumable_run(tmp_path, "cut.npz", resume=True)
+    assert again.resumed_epochs == len(whole.history["loss"]) and _same(whole.model, again.model)
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path):
+    _resumable_run(tmp_path, "a.npz", epochs=1, early_stopping=None, reduce_lr=None)
+    with pytest.raises(ValueError, match="another run"):
+        _resumable_run(tmp_path, "a.npz", epochs=1, early_stopping=None, reduce_lr=None,
+                       seed=4, resume=True)  # fmt: skip
+    (tmp_path / "junk.npz").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a training checkpoint"):
+        _resumable_run(tmp_path, "junk.npz", resume=True)
+    with pytest.raises(ValueError, match="resume needs a checkpoint"):
+        _resumable_run(tmp_path, "x.npz", checkpoint=None, resume=True)
+
+
+def test_freezing_the_convolutions_keeps_them_bit_identical_and_trains_the_rest():
+    images, labels = _separable(24)
+    start = _tiny(2)
+    before = {layer.name: [w.copy() for w in layer.get_weights()] for layer in start.layers}
+    result = train(images, labels, epochs=2, batch_size=8, model=start, freeze="conv",
+                   learning_rate=1e-2, verbose=False)  # fmt: skip
+    convolutions = [
+        layer for layer in result.model.layers if isinstance(layer, keras.layers.Conv2D)
+    ]
+    assert len(convolutions) == 6
+    for layer in convolutions:
+        for after, was in zip(layer.get_weights(), before[layer.name], strict=True):
+            np.testing.assert_array_equal(after, was)
+    for name in ("dense", "logits"):
+        assert not np.array_equal(result.model.get_layer(name).get_weights()[0], before[name][0])
+    # The returned model is trainable again (it saves and fine-tunes like any other), and
+    # the caller's model is untouched.
+    assert all(layer.trainable for layer in result.model.layers)
+    for layer in start.layers:
+        for now, was in zip(layer.get_weights(), before[layer.name], strict=True):
+            np.testing.assert_array_equal(now, was)
+    with pytest.raises(ValueError, match="freeze must be one of conv"):
+        train(images, labels, epochs=1, model=start, freeze="dense", verbose=False)

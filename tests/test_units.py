@@ -38,7 +38,7 @@ def encoding():
 
 
 def test_shares_sum_to_the_logit_minus_its_bias(model, encoding):
-    from mirnamap.saliency._common import logits_model
+    from mirnamap.saliency import logits_model
 
     logits = np.asarray(logits_model(model)(encoding.images.astype(np.float32)))
     for target in (0, 1):

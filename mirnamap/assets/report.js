@@ -17,6 +17,8 @@
   const MISSING = D.colours.missing;
   const RGB = LUT.map((h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)));
   const SHORT = ["5' tail", "5' arm", "loop", "3' arm", "3' tail", "background", "gap"];
+  const SEVERAL = D.members.length > 1;
+  const MIN_AGREEMENT = D.uncertainty.min_agreement;
   const state = {
     method: 0,
     shared: false,
@@ -69,6 +71,16 @@
     return value === null || value === undefined ? "\u2013" : value.toFixed(digits);
   }
 
+  // The uncertainty rule of mirnamap.plot.unstable: fewer than MIN_AGREEMENT of the members
+  // give the score the sign of their mean (NaN: not known, never marked).
+  function unstable(agreement) {
+    return SEVERAL && Number.isFinite(agreement) && agreement < MIN_AGREEMENT - 1e-6;
+  }
+
+  function agreeing(agreement) {
+    return Math.round(agreement * D.members.length);
+  }
+
   // The largest per-record limit of each method: one scale for every record.
   const SHARED = METHODS.map((_, j) =>
     [0, 1, 2].map((c) => D.records.reduce((m, r) => Math.max(m, r.limits[j][c] || 0), 0) || 1),
@@ -108,10 +120,11 @@
       at += count * Type.BYTES_PER_ELEMENT;
       return array;
     };
-    const data = { xy: take(Float32Array, 2 * n), scores: [], sd: [], channels: {} };
+    const data = { xy: take(Float32Array, 2 * n), scores: [], sd: [], agree: [], channels: {} };
     for (let j = 0; j < METHODS.length; j++) {
       data.scores.push(take(Float32Array, n));
       data.sd.push(take(Float32Array, n));
+      data.agree.push(take(Float32Array, n));
     }
     data.partner = take(Int16Array, n);
     data.layout = take(Int16Array, H * W);
@@ -140,6 +153,19 @@
       button.addEventListener("click", () => setMethod(j));
       box.append(button);
     });
+    // One line per method: what the benchmark and the sanity check say of it.
+    const list = $("#verdicts");
+    for (const m of METHODS) {
+      const verdict = D.verdicts[m];
+      const level = verdict ? verdict.level : "none";
+      const item = element("li", { "data-method": m });
+      item.append(element("span", { class: `badge ${level}` }, verdict ? level : "n/a"));
+      item.append(element("span", { class: "name" }, m + (m === D.default ? " (default)" : "")));
+      const said = verdict ? verdict.verdict : "not in the ground-truth benchmark";
+      const use = D.guide[m] ? ` \u2192 ${D.guide[m]}` : "";
+      item.append(document.createTextNode(`: ${said}${use}`));
+      list.append(item);
+    }
     for (const input of document.querySelectorAll("input[name=pixels]")) {
       input.addEventListener("change", () => {
         if (input.checked) state.pixels = input.value;
@@ -172,6 +198,7 @@
         `${two(verdict.localisation)}, additive signed overlap ${two(verdict.additive_sign)}; ` +
         `sanity check, Spearman after randomisation: ${sanity}).`;
     }
+    if (D.guide[m]) text += ` \u2192 ${D.guide[m]}.`;
     $("#verdict").textContent = text;
     updateShares();
     if (state.sortKey !== null && state.sortKey.startsWith("share")) sortRows();
@@ -185,10 +212,20 @@
     { key: "n", label: "length" },
     { key: "p", label: "P", title: "P(pre-miRNA)" },
     { key: "sd", label: "\u00b1 sd", title: "sd of P across the ensemble's members" },
-    { key: "call", label: "pre-miRNA", title: `called pre-miRNA at P >= ${D.threshold}` },
+    {
+      key: "pc",
+      label: "calibrated",
+      title: "the ensemble's temperature-scaled P(pre-miRNA); the call does not use it",
+    },
+    {
+      key: "call",
+      label: "pre-miRNA",
+      title: `called pre-miRNA at P >= ${D.threshold} (P, not the calibrated one)`,
+    },
     ...SHORT.map((label, i) => ({ key: `share${i}`, label, share: i })),
   ];
   const rows = [];
+  const FIRST_SHARE = COLUMNS.findIndex((c) => c.share === 0);
 
   function valueOf(k, key) {
     const record = D.records[k];
@@ -220,6 +257,7 @@
       tr.append(element("td", {}, String(record.n)));
       tr.append(element("td", {}, fixed(record.p, 3)));
       tr.append(element("td", {}, fixed(record.sd, 3)));
+      tr.append(element("td", { class: "calibrated" }, fixed(record.pc, 3)));
       const call = record.call === null ? "\u2013" : record.call ? "yes" : "no";
       tr.append(element("td", { class: `call-${record.call}` }, call));
       for (let i = 0; i < SHORT.length; i++) tr.append(element("td", { class: "share" }));
@@ -243,7 +281,7 @@
       for (let i = 0; i < SHORT.length; i++) {
         const share = shares[i];
         const blank = share === null || share === undefined;
-        cells[5 + i].textContent = blank ? "\u2013" : (100 * share).toFixed(1);
+        cells[FIRST_SHARE + i].textContent = blank ? "\u2013" : (100 * share).toFixed(1);
       }
     });
     $("#shares-of").textContent = `region columns: % of |${METHODS[state.method]}| map`;
@@ -330,9 +368,13 @@
     const p = record.p === null ? "n/a" : record.p.toFixed(3);
     const sd = record.sd === null ? "" : ` \u00b1 ${record.sd.toFixed(3)}`;
     const call = record.call ? "called pre-miRNA" : "not called pre-miRNA";
+    const calibrated =
+      record.pc === null ? "" : ` \u00b7 calibrated P = ${record.pc.toFixed(3)}`;
     $("#record-facts").textContent =
-      `${record.n} nt \u00b7 P(pre-miRNA) = ${p}${sd} \u00b7 ${call} ` +
-      `(threshold ${D.threshold}) \u00b7 input record #${record.index + 1}`;
+      `${record.n} nt \u00b7 P(pre-miRNA) = ${p}${sd}${calibrated} \u00b7 ${call} ` +
+      `(the call: P >= ${D.threshold}` +
+      `${record.pc === null ? "" : ", not the calibrated P"}) \u00b7 ` +
+      `input record #${record.index + 1}`;
     drawStructure(record, data);
     drawTrack(record, data);
     paint();
@@ -407,10 +449,12 @@
       view.letters.push(letter);
       g.append(letter);
     }
-    // Every 10th nucleotide numbered, pushed away from its partner (stems) or from its
-    // neighbours' centre (loops), so that the labels sit outside the drawing.
+    // Every 10th nucleotide numbered beside it where no circle is, as mirnamap.plot's
+    // label_position places it: 2.6 radii away from its partner (stems) or its
+    // neighbours' centre (loops), turned by the least angle that keeps it 2 radii clear.
     const labelled = new Set([0, n - 1]);
     for (let i = 9; i < n; i += 10) labelled.add(i);
+    const turns = [0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6, 7, -7, 8];
     for (const i of labelled) {
       let away;
       const j = data.partner[i];
@@ -421,8 +465,23 @@
         const centre = [0, 1].map((c) => near.reduce((s, p) => s + p[c], 0) / near.length);
         away = [points[i][0] - centre[0], points[i][1] - centre[1]];
       }
-      const norm = Math.hypot(away[0], away[1]) || 1;
-      const [x, y] = [0, 1].map((c) => points[i][c] + (away[c] / norm) * 2.6 * r);
+      const start = Math.hypot(away[0], away[1]) > 0 ? Math.atan2(away[1], away[0]) : 0;
+      let best = null;
+      let bestRoom = -1;
+      for (const turn of turns) {
+        const angle = start + (turn * Math.PI) / 8;
+        const spot = [
+          points[i][0] + 2.6 * r * Math.cos(angle),
+          points[i][1] + 2.6 * r * Math.sin(angle),
+        ];
+        const room = Math.min(...points.map((p) => Math.hypot(p[0] - spot[0], p[1] - spot[1])));
+        if (room >= 2 * r) {
+          best = spot;
+          break;
+        }
+        if (room > bestRoom) [best, bestRoom] = [spot, room];
+      }
+      const [x, y] = best;
       const label = i === 0 ? "5'" : i === n - 1 ? "3'" : String(i + 1);
       const attrs = {
         x,
@@ -540,6 +599,21 @@
       }
       return cells;
     });
+    // The unstable readings (mirnamap.plot.unstable): a dot, as in track.png.
+    const marks = shape("g", { class: "marks" });
+    let marked = 0;
+    let counted = 0;
+    METHODS.forEach((m, j) => {
+      for (let i = 0; i < n; i++) {
+        if (!Number.isFinite(data.scores[j][i])) continue;
+        counted += Number.isFinite(data.agree[j][i]);
+        if (!unstable(data.agree[j][i])) continue;
+        marked += 1;
+        const at = { cx: left + (i + 0.5) * cell, cy: top + j * rowHeight + rowHeight / 2 };
+        marks.append(shape("circle", { ...at, r: 2.1, class: "unstable" }));
+      }
+    });
+    g.append(marks);
     const below = top + METHODS.length * rowHeight;
     for (const [text, dy] of [
       [record.seq, 12],
@@ -556,6 +630,9 @@
       }
     }
     svg.replaceChildren(g);
+    const note = $("#track-note");
+    note.hidden = !SEVERAL || counted === 0;
+    note.textContent = `${D.uncertainty.note}: ${marked} of ${counted} cells.`;
   }
 
   // The map over the hairpin as mirnamap.plot draws it (mode "overlay"): the image faded,
@@ -608,6 +685,7 @@
     const scores = data.scores[j];
     view.circles.forEach((circle, i) => {
       circle.setAttribute("fill", colourOf(scores[i], scoreLimit));
+      circle.classList.toggle("unstable", Number.isFinite(scores[i]) && unstable(data.agree[j][i]));
       const dark = Number.isFinite(scores[i]) && Math.abs(scores[i]) / scoreLimit > 0.6;
       view.letters[i].setAttribute("fill", dark ? "#fff" : "#000");
     });
@@ -651,24 +729,43 @@
       j >= 0 ? `paired with ${j + 1} (${record.seq[j]})` : "unpaired",
       `region: ${D.regions[Number(record.regions[i])]}`,
     ];
-    const spread = D.members.length > 1 ? ` (sd over ${D.members.length} members)` : " (one model)";
+    const k = D.members.length;
+    lines.push(
+      SEVERAL
+        ? `score \u00b1 sd over ${k} members \u00b7 members giving the mean's sign`
+        : "score (one model)",
+    );
     METHODS.forEach((m, row) => {
       const score = data.scores[row][i];
-      const value = Number.isFinite(score)
-        ? `${fmt(score)} \u00b1 ${fmt(data.sd[row][i])}${spread}`
-        : "no score (paints no pixel)";
+      const agreement = data.agree[row][i];
+      let value = "no score (paints no pixel)";
+      if (Number.isFinite(score)) {
+        value = SEVERAL ? `${fmt(score)} \u00b1 ${fmt(data.sd[row][i])}` : fmt(score);
+        if (SEVERAL && Number.isFinite(agreement)) {
+          value += ` \u00b7 ${agreeing(agreement)}/${k}`;
+          if (unstable(agreement)) value += " (unstable)";
+        }
+      }
       lines.push(`${row === highlight ? "\u25b8 " : "  "}${m}: ${value}`);
     });
     return lines.join("\n");
   }
 
+  // Right of the pointer where the tooltip fits, else left of it; never past the window
+  // (the box is measured at the top left, where nothing constrains its width).
   function showTip(text, event) {
     const tip = $("#tooltip");
     tip.textContent = text;
+    tip.style.left = "0px";
+    tip.style.top = "0px";
     tip.hidden = false;
-    const x = Math.min(event.clientX + 14, window.innerWidth - tip.offsetWidth - 6);
-    const y = Math.min(event.clientY + 14, window.innerHeight - tip.offsetHeight - 6);
-    tip.style.left = `${Math.max(4, x)}px`;
+    const width = tip.offsetWidth;
+    const height = tip.offsetHeight;
+    const room = document.documentElement.clientWidth;
+    let x = event.clientX + 14;
+    if (x + width > room - 6) x = event.clientX - 14 - width;
+    const y = Math.min(event.clientY + 14, window.innerHeight - height - 6);
+    tip.style.left = `${Math.max(4, Math.min(x, room - width - 4))}px`;
     tip.style.top = `${Math.max(4, y)}px`;
   }
 
@@ -741,6 +838,7 @@
     $("#facts").textContent =
       `${explained} of ${D.n_records} records explained, ${D.failures.length} failed \u00b7 ` +
       `methods: ${METHODS.join(", ")} \u00b7 explained: the ${D.target} \u00b7 ${model}`;
+    $("#structure-note").hidden = !SEVERAL;
     drawControls();
     drawTable();
     drawFailures();

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mirnamap.benchmark.config import MAP_METRICS, METRICS
+from mirnamap.files import atomic_write
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -66,7 +67,7 @@ def write_results(result: BenchmarkResult, folder: str | Path) -> list[Path]:
     written = []
     rows = result.summary()
     path = folder / "results.tsv"
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_write(path) as handle:
         columns = ["task", "backend", "test_auroc", "model_ok", "flag_sanity", "seconds"]
         handle.write(
             "\t".join(columns + [f"{m}_{p}" for m in METRICS for p in ("median", "low", "high")])
@@ -85,10 +86,11 @@ def write_results(result: BenchmarkResult, folder: str | Path) -> list[Path]:
         + (f", {len(t.ids)} explained" if t.model_ok else " (below the bar: withheld)")
         for t in result.tasks
     )
-    path.write_text(f"{tasks_line}\n\n{format_table(result)}\n", encoding="utf-8")
+    with atomic_write(path) as handle:
+        handle.write(f"{tasks_line}\n\n{format_table(result)}\n")
     written.append(path)
     path = folder / "per_sequence.tsv"
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_write(path) as handle:
         handle.write("\t".join(["task", "backend", "id", *MAP_METRICS]) + "\n")
         for task in result.tasks:
             for backend, values in task.per_sequence.items():
@@ -106,7 +108,7 @@ def write_results(result: BenchmarkResult, folder: str | Path) -> list[Path]:
                     )
     written.append(path)
     path = folder / "sanity.tsv"
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_write(path) as handle:
         handle.write("task\tbackend\tstep\tlayer\tmedian_spearman\n")
         for task in result.tasks:
             for backend, sanity in task.sanity.items():
@@ -117,7 +119,7 @@ def write_results(result: BenchmarkResult, folder: str | Path) -> list[Path]:
                     )
     written.append(path)
     path = folder / "deletion.tsv"
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_write(path) as handle:
         handle.write("task\tbackend\torder\tk\tmean_probability\n")
         for task in result.tasks:
             for backend, d in task.deletion.items():
@@ -140,7 +142,8 @@ def write_results(result: BenchmarkResult, folder: str | Path) -> list[Path]:
         }
         for t in result.tasks
     ]
-    path.write_text(json.dumps(config, indent=1, default=str) + "\n", encoding="utf-8")
+    with atomic_write(path) as handle:
+        handle.write(json.dumps(config, indent=1, default=str) + "\n")
     written.append(path)
     written += _plot(result, rows, folder)
     return written

@@ -5,7 +5,7 @@ Every backend explains the target class's **logit** (never the softmax) with one
 ``(N, H, W)`` at input resolution::
 
     from mirnamap.saliency import explain, list_backends
-    maps = explain(model, images)                          # SmoothGrad guided backprop
+    maps = explain(model, images)                          # gradient x input
     maps = explain(model, images, "integrated_gradients", target=1, steps=64)
 
 The caller's model is never modified (modified-gradient methods run on clones). TensorFlow
@@ -44,8 +44,12 @@ from mirnamap.saliency._common import (
     at_precision,
     backend_info,
     check_batch_size,
+    input_gradients,
+    logits_model,
     offered_precisions,
+    override_relu,
     precision_backends,
+    reduce_channels,
     registered,
     resolve_targets,
     share_samples,
@@ -54,26 +58,34 @@ from mirnamap.saliency.smoothgrad import noise_tunnel
 
 __all__ = [
     "DEFAULT_METHOD",
+    "IMAGES_PER_CHUNK",
     "PRECISIONS",
     "VALIDATED_PRECISIONS",
     "Backend",
     "BackendInfo",
     "PrecisionWarning",
     "backend_info",
+    "check_batch_size",
     "cost_params",
     "explain",
     "get_backend",
+    "input_gradients",
     "list_backends",
+    "logits_model",
     "noise_tunnel",
     "offered_precisions",
+    "override_relu",
     "precision_backends",
+    "reduce_channels",
     "share_samples",
 ]
 
-#: The project's headline method.
-DEFAULT_METHOD = "smoothgrad_guided_backprop"
+#: The default method: the one the measurements recommend for reading which nucleotides
+#: push a hairpin towards or against the pre-miRNA call (benchmark, sanity, stability
+#: across members, cost; ``experiments/results/choosing_a_method.md``).
+DEFAULT_METHOD = "gradient_x_input"
 #: Smallest number of images per chunk of :func:`explain` (one step of its progress bar).
-CHUNK_SIZE = 64
+IMAGES_PER_CHUNK = 64
 
 
 def list_backends() -> list[str]:
@@ -172,7 +184,8 @@ def explain(
     images : array_like, shape (N, 25, 100, 3)
         Images as the encoder gives them (``uint8`` 0..255) or float in the same range.
     method : str, optional
-        A name from :func:`list_backends`. Default is "smoothgrad_guided_backprop".
+        A name from :func:`list_backends`. Default is :data:`DEFAULT_METHOD`
+        ("gradient_x_input").
     target : int, array_like of int, shape (N,), or None, optional
         Class whose logit is explained (1 = pre-miRNA). Default is None, each image's
         predicted class.
@@ -211,7 +224,9 @@ def explain(
     """
     backend = get_backend(method)
     batch_size = check_batch_size(batch_size)
-    chunk_size = max(batch_size, CHUNK_SIZE) if chunk_size is None else check_batch_size(chunk_size)
+    chunk_size = (
+        max(batch_size, IMAGES_PER_CHUNK) if chunk_size is None else check_batch_size(chunk_size)
+    )
     net, _ = at_precision(model, method, precision)
     x = as_images(model, images)
     # The predicted class of the float32 model: a precision never changes what is explained.

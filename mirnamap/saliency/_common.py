@@ -42,10 +42,12 @@ __all__ = [
     "VALIDATED_PRECISIONS",
     "Backend",
     "BackendInfo",
+    "BackendInputs",
     "as_images",
     "as_targets",
     "at_precision",
     "backend_info",
+    "backend_inputs",
     "batches",
     "cached",
     "group_size",
@@ -473,6 +475,40 @@ def resolve_targets(
         [function(tf.constant(batch)).numpy() for batch in batches(images, batch_size)]
     )
     return np.argmax(logits, axis=1).astype(np.int32)
+
+
+class BackendInputs(NamedTuple):
+    """What every backend starts from (:func:`backend_inputs`).
+
+    Attributes
+    ----------
+    images : numpy.ndarray of float32, shape (N, H, W, C)
+        The images, checked against the model's input.
+    targets : numpy.ndarray of int32, shape (N,)
+        The explained class of each image (its predicted class where none was given).
+    batch_size : int
+        Checked to be a positive int.
+    """
+
+    images: npt.NDArray[np.float32]
+    targets: npt.NDArray[np.int32]
+    batch_size: int
+
+
+def backend_inputs(
+    model: keras.Model, images: npt.ArrayLike, target: int | npt.ArrayLike | None, batch_size: int
+) -> BackendInputs:
+    """The preamble of every backend, written once: the images checked and as float32,
+    the batch size checked, and the targets resolved (:func:`resolve_targets`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For images the model cannot read, a bad batch size or a bad target.
+    """
+    x = as_images(model, images)
+    batch_size = check_batch_size(batch_size)
+    return BackendInputs(x, resolve_targets(model, x, target, batch_size), batch_size)
 
 
 def check_batch_size(batch_size: int) -> int:

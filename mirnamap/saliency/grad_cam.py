@@ -18,11 +18,9 @@ import tensorflow as tf
 from mirnamap._typing import Maps
 from mirnamap.saliency._common import (
     BATCH_SIZE,
-    as_images,
-    check_batch_size,
+    backend_inputs,
     layer_function,
     register,
-    resolve_targets,
 )
 
 __all__ = ["cam_weights", "grad_cam", "grad_cam_plus_plus"]
@@ -80,9 +78,7 @@ def _cam(
     relu: bool,
     method: str,
 ) -> Maps:
-    x = as_images(model, images)
-    batch_size = check_batch_size(batch_size)
-    targets = resolve_targets(model, x, target, batch_size)
+    x, targets, batch_size = backend_inputs(model, images, target, batch_size)
     function, _ = layer_function(model, layer, method)
     height, width = x.shape[1:3]
     out = np.empty(x.shape[:3], np.float32)

@@ -25,11 +25,10 @@ from mirnamap._typing import Maps
 from mirnamap.saliency._common import (
     BATCH_SIZE,
     Backend,
-    as_images,
+    backend_inputs,
     input_gradients,
     reduce_channels,
     register,
-    resolve_targets,
 )
 
 __all__ = ["deconvnet", "gradient", "guided_backprop"]
@@ -84,8 +83,7 @@ def _gradient_backend(
         seed: int = 0,
         reduce: str | None = "sum",
     ) -> Maps:
-        x = as_images(model, images)
-        targets = resolve_targets(model, x, target, batch_size)
+        x, targets, batch_size = backend_inputs(model, images, target, batch_size)
         grads = input_gradients(model, x, targets, batch_size=batch_size, policy=policy)
         return reduce_channels(grads, reduce)
 

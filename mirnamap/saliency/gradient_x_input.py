@@ -12,11 +12,10 @@ import numpy.typing as npt
 from mirnamap._typing import Maps
 from mirnamap.saliency._common import (
     BATCH_SIZE,
-    as_images,
+    backend_inputs,
     input_gradients,
     reduce_channels,
     register,
-    resolve_targets,
 )
 
 __all__ = ["gradient_x_input"]
@@ -53,7 +52,6 @@ def gradient_x_input(
     -------
     numpy.ndarray of float32, shape (N, H, W)
     """
-    x = as_images(model, images)
-    targets = resolve_targets(model, x, target, batch_size)
+    x, targets, batch_size = backend_inputs(model, images, target, batch_size)
     grads = input_gradients(model, x, targets, batch_size=batch_size)
     return reduce_channels(grads * x, reduce)

@@ -15,13 +15,11 @@ from scipy.ndimage import gaussian_filter
 from mirnamap._typing import Maps
 from mirnamap.saliency._common import (
     BATCH_SIZE,
-    as_images,
-    check_batch_size,
+    backend_inputs,
     group_size,
     input_gradients,
     reduce_channels,
     register,
-    resolve_targets,
 )
 
 __all__ = ["METHODS", "integrated_gradients", "make_baseline", "path_points"]
@@ -159,9 +157,7 @@ def integrated_gradients(
     -------
     numpy.ndarray of float32, shape (N, H, W)
     """
-    x = as_images(model, images)
-    batch_size = check_batch_size(batch_size)
-    targets = resolve_targets(model, x, target, batch_size)
+    x, targets, batch_size = backend_inputs(model, images, target, batch_size)
     alphas, weights = path_points(steps, quadrature)
     alphas = alphas.astype(np.float32)[None, :, None, None, None]
     weights = weights.astype(np.float32)

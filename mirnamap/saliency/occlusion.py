@@ -17,11 +17,9 @@ import numpy.typing as npt
 from mirnamap._typing import Maps
 from mirnamap.saliency._common import (
     BATCH_SIZE,
-    as_images,
-    check_batch_size,
+    backend_inputs,
     group_size,
     register,
-    resolve_targets,
     target_logits,
 )
 
@@ -91,9 +89,7 @@ def occlusion(
     numpy.ndarray of float32, shape (N, H, W)
         Positive where covering the pixel lowers the target logit.
     """
-    x = as_images(model, images)
-    batch_size = check_batch_size(batch_size)
-    targets = resolve_targets(model, x, target, batch_size)
+    x, targets, batch_size = backend_inputs(model, images, target, batch_size)
     (height, width), (ph, pw) = x.shape[1:3], _pair(size, "size")
     sh, sw = _pair(stride, "stride")
     masks = np.array(

@@ -21,13 +21,12 @@ from mirnamap._typing import Maps
 from mirnamap.saliency._common import (
     BATCH_SIZE,
     as_images,
+    backend_inputs,
     cached,
-    check_batch_size,
     input_shape,
     logits_model,
     reduce_channels,
     register,
-    resolve_targets,
 )
 
 __all__ = ["shap_values"]
@@ -90,9 +89,7 @@ def shap_values(
     -------
     numpy.ndarray of float32, shape (N, H, W)
     """
-    x = as_images(model, images)
-    batch_size = check_batch_size(batch_size)
-    targets = resolve_targets(model, x, target, batch_size)
+    x, targets, batch_size = backend_inputs(model, images, target, batch_size)
     if background is None:
         reference = np.full((1, *input_shape(model)), 255.0, np.float32)
     else:

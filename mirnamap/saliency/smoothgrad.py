@@ -27,12 +27,11 @@ from mirnamap._typing import Maps
 from mirnamap.saliency._common import (
     BATCH_SIZE,
     Backend,
-    as_images,
+    backend_inputs,
     check_batch_size,
     group_size,
     register,
     registered,
-    resolve_targets,
 )
 
 __all__ = ["VARIANTS", "noise_tunnel", "sample_noise", "smoothgrad"]
@@ -128,8 +127,7 @@ def smoothgrad(
         raise ValueError(f"noise_level must be a finite number >= 0, got {noise_level!r}")
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
-    x = as_images(model, images)
-    targets = resolve_targets(model, x, target, batch_size)
+    x, targets, batch_size = backend_inputs(model, images, target, batch_size)
     noise = sample_noise(x.shape[1:], int(n_samples), seed) * np.float32(noise_level * value_range)
     group = group_size(int(n_samples), batch_size)
     out: list[np.ndarray] = []
