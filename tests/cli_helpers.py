@@ -4,10 +4,12 @@ the package)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from mirnamap.cli import main
@@ -58,3 +60,28 @@ def folds_table(path: Path, rows: list[tuple[str, ...]]) -> Path:
     lines += ["\t".join(row) for row in rows]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@contextlib.contextmanager
+def read_only_folder(folder: Path) -> Iterator[Path]:
+    """``folder`` (made), where nothing may be written: a read-only tmpfs, which stops
+    root too, or, where none can be mounted, a folder without write permission; skips
+    the test as root without a mount (root writes in any folder)."""
+    import pytest
+
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
+        capture_output=True, check=False,
+    ).returncode == 0  # fmt: skip
+    if not mounted:
+        if os.geteuid() == 0:
+            pytest.skip("root writes anywhere, and no read-only tmpfs can be mounted here")
+        folder.chmod(0o555)
+    try:
+        yield folder
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(folder)], check=False)
+        else:
+            folder.chmod(0o755)

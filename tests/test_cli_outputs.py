@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 pytest.importorskip("keras")
 
-from cli_helpers import GOOD, LET7, files, run, tsv_rows, write_fasta
+from cli_helpers import GOOD, LET7, files, read_only_folder, run, tsv_rows, write_fasta
 
 from mirnamap.encode import load_encoding
 
@@ -152,28 +151,10 @@ def test_train_checks_its_default_report_paths_before_training(suffix, helpers, 
 
 @pytest.mark.parametrize("option", ["fold -o", "encode --png", "predict -o", "explain --out"])
 def test_unwritable_folder_is_refused_before_the_work(option, helpers, tmp_path, capsys):
-    import subprocess
-
     build, _ = _OUTPUTS[option]
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    # A read-only file system stops root too; without one, a folder root may not write.
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(locked)],
-        capture_output=True, check=False,
-    ).returncode == 0  # fmt: skip
-    if not mounted:
-        if os.geteuid() == 0:
-            pytest.skip("root writes anywhere, and no read-only tmpfs can be mounted here")
-        locked.chmod(0o500)
-    try:
+    with read_only_folder(tmp_path / "locked") as locked:
         bad = locked / "out"
         _assert_refused(build(bad, helpers), bad, tmp_path, capsys)
-    finally:
-        if mounted:
-            subprocess.run(["umount", "-l", str(locked)], check=False)
-        else:
-            locked.chmod(0o700)
 
 
 def test_encode_writes_the_file_it_names(good_fasta, tmp_path, capsys):

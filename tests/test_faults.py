@@ -11,6 +11,7 @@ output of a run that never failed (a streamed run with ``--resume``).
 from __future__ import annotations
 
 import builtins
+import contextlib
 import errno
 import os
 import subprocess
@@ -23,7 +24,7 @@ import pytest
 
 pytest.importorskip("keras")
 
-from cli_helpers import run
+from cli_helpers import read_only_folder, run
 
 from mirnamap.cli import main
 
@@ -212,29 +213,17 @@ def test_a_full_disk_is_one_line_and_nothing_half_written(
 @pytest.mark.parametrize("case", ["read-only folder", "under a file"])
 @pytest.mark.parametrize("name", ["fold", "predict", "explain", "predict streamed"])
 def test_an_unwritable_output_is_one_line(name, case, inputs, tmp_path, capsys):
-    if case == "under a file":
-        blocker = tmp_path / "a_file"
-        blocker.write_text("x")
-        folder = blocker / "sub"
-    else:
-        folder = tmp_path / "ro"
-        folder.mkdir()
-        mounted = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
-            capture_output=True, check=False,
-        ).returncode == 0  # fmt: skip
-        if not mounted:
-            if os.geteuid() == 0:
-                pytest.skip("root writes anywhere, and no read-only tmpfs can be mounted here")
-            folder.chmod(0o555)
-    try:
+    with contextlib.ExitStack() as stack:
+        if case == "under a file":
+            blocker = tmp_path / "a_file"
+            blocker.write_text("x")
+            folder = blocker / "sub"
+        else:
+            folder = stack.enter_context(read_only_folder(tmp_path / "ro"))
         code, _, err = run(_argv(name, inputs, folder, tmp_path), capsys)
         assert code == 2
         lines = [line for line in err.splitlines() if "error:" in line]
         assert len(lines) == 1 and str(folder) in lines[0], err
-    finally:
-        if case == "read-only folder":
-            subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 @pytest.mark.slow
