@@ -134,3 +134,28 @@ def train_on_masks(data: EncodedSet, fit: np.ndarray, val: np.ndarray, **options
         verbose=True,
         **options,
     )
+
+
+def deepmirgene_training_records() -> tuple[dict[str, tuple[np.ndarray, int, str]], set[str]]:
+    """The deepMiRGene human and cross-species training records, once per sequence.
+
+    Returns sequence (normalised) -> (image, label, set name), the first record of each
+    sequence kept, and the sequences found with both labels (to be dropped). The test
+    splits are left out.
+    """
+    from mirnamap.overlap import normalise
+
+    by_sequence: dict[str, tuple[np.ndarray, int, str]] = {}
+    conflicts: set[str] = set()
+    for name in ("human", "whole"):
+        data, by_id = encoded_deepmirgene(name), sequences_of(name)
+        for image, label, split, record in zip(
+            data.images, data.labels, data.splits, data.ids, strict=True
+        ):
+            if split == "test":
+                continue
+            sequence = normalise(by_id[str(record)])
+            if sequence in by_sequence and by_sequence[sequence][1] != int(label):
+                conflicts.add(sequence)
+            by_sequence.setdefault(sequence, (image, int(label), name))
+    return by_sequence, conflicts

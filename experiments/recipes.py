@@ -58,7 +58,7 @@ from typing import NamedTuple
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, encoded_deepmirgene, sequences_of, versions
+from _common import RESULTS, deepmirgene_training_records, encoded_deepmirgene, versions
 
 from mirnamap.overlap import Hairpins, normalise, overlap
 
@@ -167,19 +167,11 @@ def build_pool(size: int, seed: int, banned: list[str], test_images: np.ndarray)
     rng = np.random.default_rng(seed)
     banned_set = set(banned)
     excluded: dict[str, int] = {}
-    candidates: dict[str, tuple[np.ndarray, int, str]] = {}
-    conflicts: set[str] = set()
-    for name in ("human", "whole"):
-        data, by_id = encoded_deepmirgene(name), sequences_of(name)
-        for image, label, split, record in zip(
-            data.images, data.labels, data.splits, data.ids, strict=True
-        ):
-            if split == "test":
-                continue
-            sequence = normalise(by_id[str(record)])
-            if sequence in candidates and candidates[sequence][1] != int(label):
-                conflicts.add(sequence)
-            candidates.setdefault(sequence, (image, int(label), f"deepmirgene_{name}"))
+    records, conflicts = deepmirgene_training_records()
+    candidates = {
+        sequence: (image, label, f"deepmirgene_{name}")
+        for sequence, (image, label, name) in records.items()
+    }
     kept = [s for s in candidates if s not in conflicts and s not in banned_set]
     excluded["deepmirgene: in a test set or with both labels"] = len(candidates) - len(kept)
     # Every source is cut by the same share, so the pool keeps the bundled proportions:

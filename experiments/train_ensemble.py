@@ -62,7 +62,13 @@ from typing import NamedTuple
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CACHE, RESULTS, encoded_deepmirgene, sequences_of, versions
+from _common import (
+    CACHE,
+    RESULTS,
+    deepmirgene_training_records,
+    encoded_deepmirgene,
+    versions,
+)
 
 from mirnamap.overlap import normalise, overlap
 
@@ -145,19 +151,7 @@ def build_pool(seed: int) -> tuple[Pool, dict]:
     manifest: dict = {"seed": seed, "sources": {}, "excluded": {}}
 
     # deepMiRGene training records, once per sequence, both labels -> dropped.
-    by_sequence: dict[str, tuple[np.ndarray, int, str]] = {}
-    conflicts: set[str] = set()
-    for name in ("human", "whole"):
-        data, by_id = encoded_deepmirgene(name), sequences_of(name)
-        for image, label, split, record in zip(
-            data.images, data.labels, data.splits, data.ids, strict=True
-        ):
-            if split == "test":
-                continue
-            sequence = _clean(by_id[str(record)])
-            if sequence in by_sequence and by_sequence[sequence][1] != int(label):
-                conflicts.add(sequence)
-            by_sequence.setdefault(sequence, (image, int(label), name))
+    by_sequence, conflicts = deepmirgene_training_records()
     candidates = [s for s in by_sequence if s not in conflicts]
     in_test = [s for s in candidates if s in banned]
     candidates = [s for s in candidates if s not in banned]
