@@ -25,7 +25,7 @@ STAGES = [
     {"encode", "negatives", "augment"},
     {"model", "ensemble", "precision"},
     {"train", "evaluate", "overlap"},
-    {"members"},
+    {"members", "cards"},
     {"saliency", "mutagenesis"},
     {"project"},
     {"units"},
