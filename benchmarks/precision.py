@@ -8,7 +8,7 @@ images (Spearman correlation over the 2,500 pixels, and relative L2 error
 timed in the same run, interleaved (the machines are shared: only ratios from one run are
 comparable). A precision is *offered* for a backend where the median Spearman is >= 0.99;
 the script ends with the ``VALIDATED_PRECISIONS`` table for
-``mirnamap/saliency/_common.py``.
+``mirnamap/saliency/_precision.py``.
 
 Precisions: float32 and bfloat16 everywhere (bfloat16 natively on a GPU of compute
 capability >= 8.0 or a CPU with AVX512-BF16/AMX; elsewhere TensorFlow emulates it, slowly,
@@ -269,7 +269,7 @@ def main() -> None:
     for row in rows:
         if row["precision"] in reduced and row["offered"]:
             table.setdefault(row["backend"], []).append(row["precision"])
-    print("\n# for mirnamap/saliency/_common.py (the library's default copies only):")
+    print("\n# for mirnamap/saliency/_precision.py (the library's default copies only):")
     print("VALIDATED_PRECISIONS: dict[str, tuple[str, ...]] = {")
     for backend, precisions in sorted(table.items()):
         print(f"    {backend!r}: {tuple(precisions)!r},")

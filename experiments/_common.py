@@ -159,3 +159,25 @@ def deepmirgene_training_records() -> tuple[dict[str, tuple[np.ndarray, int, str
                 conflicts.add(sequence)
             by_sequence.setdefault(sequence, (image, int(label), name))
     return by_sequence, conflicts
+
+
+#: The commit whose bundled ensemble was issue 12's five members (the default until issue 24).
+ISSUE_12_ENSEMBLE = "190b2fd"
+
+
+def ensemble_of_commit(commit: str = ISSUE_12_ENSEMBLE) -> Path:
+    """The bundled ensemble file as it was at ``commit``, out of the git history (cached in
+    ``out/cache``): the models a newer default replaced stay measurable."""
+    import subprocess
+
+    path = CACHE / f"deepmir_ensemble_{commit}.zip"
+    if not path.is_file():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        blob = subprocess.run(
+            ["git", "show", f"{commit}:mirnamap/assets/deepmir_ensemble.zip"],
+            cwd=ROOT, check=True, capture_output=True,
+        ).stdout  # fmt: skip
+        tmp = path.with_suffix(".zip.tmp")
+        tmp.write_bytes(blob)
+        tmp.replace(path)
+    return path

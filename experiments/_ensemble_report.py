@@ -24,17 +24,19 @@ ECE_TARGET = 0.03
 
 def _members(k_max: int):
     """The trained members: their checkpoints, or (once bundled and the checkpoints
-    removed) the bundled ensemble's members."""
-    from mirnamap.ensemble import DEFAULT_ENSEMBLE, load_ensemble
+    removed) the members of the ensemble this script bundled (commit
+    ``_common.ISSUE_12_ENSEMBLE``, read from the git history: the bundle is issue 24's now)."""
+    from _common import ensemble_of_commit
+
+    from mirnamap.ensemble import load_ensemble
     from mirnamap.model import load_model
 
     paths = [OUT / f"member_{k}.keras" for k in range(k_max)]
     if all(p.is_file() for p in paths):
         return [load_model(p) for p in paths]
-    if DEFAULT_ENSEMBLE.is_file():
-        bundled = load_ensemble(DEFAULT_ENSEMBLE)
-        if len(bundled) >= k_max:
-            return list(bundled.members[:k_max])
+    bundled = load_ensemble(ensemble_of_commit())
+    if len(bundled) >= k_max:
+        return list(bundled.members[:k_max])
     missing = [str(p) for p in paths if not p.is_file()]
     raise SystemExit(f"members not trained yet: {missing} (run --step train)")
 

@@ -25,6 +25,15 @@ bundled recipe's sources, and is scored on DeepMir's and deepMiRGene's test sets
     calibration share.
 ``long_schedule``
     The baseline pool, ``--long`` times the epochs and twice the patience.
+``pretrain``
+    DeepMir's own recipe: the member first trains on the human-free part of the
+    baseline pool (deepMiRGene's cross-species records of other species, and their
+    shuffles), then is fine-tuned (``init``, every layer, learning rate 1e-4) on the
+    human part (deepMiRGene human, ``modhsa_train``, ``hsapseudo_train``, the shuffles of
+    human positives), each phase at most ``--epochs`` epochs, on the same folds.
+``pretrain_pseudo``
+    ``pretrain`` on the ``pseudo_hairpins`` pool (the pseudo-hairpins, made from human
+    coding-like negatives, in the fine-tuning phase).
 
 The first three arms train the same number of images per epoch for the same most epochs;
 every row states its budget (training images x epochs run, and the seconds it took).
@@ -62,7 +71,20 @@ from _common import RESULTS, deepmirgene_training_records, encoded_deepmirgene, 
 
 from mirnamap.overlap import Hairpins, normalise, overlap
 
-ARMS = ("baseline", "pseudo_hairpins", "fold_augmentation", "long_schedule")
+ARMS = (
+    "baseline",
+    "pseudo_hairpins",
+    "fold_augmentation",
+    "long_schedule",
+    "pretrain",
+    "pretrain_pseudo",
+)
+#: The human part of the pool, which the pre-trained arms fine-tune on (the rest, the
+#: cross-species records of other species and their shuffles, is what they pre-train on).
+HUMAN_SOURCES = ("deepmirgene_human", "modhsa_train", "hsapseudo_train",
+                 "shuffled_deepmirgene_human", "pseudo_hairpin")  # fmt: skip
+#: Learning rate of the fine-tuning phase (the pre-training phase has the default 1e-3).
+FINE_TUNE_RATE = 1e-4
 #: Issue 24's figures: (test set, metric, target, "min" = at least / "max" = at most).
 TARGETS = (
     ("modhsa_test", "accuracy", 0.95, "min"),
@@ -215,7 +237,8 @@ def build_pool(size: int, seed: int, banned: list[str], test_images: np.ndarray)
     images += list(encoding.images)
     labels += [0] * len(encoding)
     sequences += list(encoding.sequences)
-    sources += ["shuffled_positive"] * len(encoding)
+    origin = dict(zip(kept, sources, strict=False))  # the shuffle's source, by its positive
+    sources += [f"shuffled_{origin[positives[k]]}" for k in encoding.index]
 
     # Last, the check every arm passes before it trains (sequence, strands and image, both
     # ways): what the cuts above let through by strands alone goes here, and is counted.
@@ -335,7 +358,28 @@ def check_leakage(pool: Pool, banned: list[str], test_images: np.ndarray) -> int
     return len(banned) + len(test_images)
 
 
-def train_arm(pool: Pool, args, epochs: int, patience: int, folder: Path):
+def _subset(pool: Pool, keep: np.ndarray) -> Pool:
+    index = np.flatnonzero(keep)
+    return Pool(pool.images[index], pool.labels[index], [pool.sequences[k] for k in index],
+                [pool.sources[k] for k in index], pool.split[index])  # fmt: skip
+
+
+def pretrain_arm(pool: Pool, args, epochs: int, patience: int, folder: Path):
+    """Pre-train on the human-free part of ``pool``, fine-tune on its human part; the
+    fine-tuned result, and the pre-training's budget (for the row)."""
+    human = np.isin(np.asarray(pool.sources), HUMAN_SOURCES)
+    first = train_arm(_subset(pool, ~human), args, epochs, patience, folder / "pretrain")
+    second = train_arm(_subset(pool, human), args, epochs, patience, folder / "fine_tune",
+                       init=first.ensemble, learning_rate=FINE_TUNE_RATE)  # fmt: skip
+    record = first.members[0]
+    info = {"pretrain_images": record.n_train, "pretrain_epochs_run": record.epochs_run,
+            "pretrain_seconds": round(record.seconds, 1),
+            "pretrain_sources": sorted(set(np.asarray(pool.sources)[~human].tolist())),
+            "fine_tune_images": second.members[0].n_train}  # fmt: skip
+    return second, info
+
+
+def train_arm(pool: Pool, args, epochs: int, patience: int, folder: Path, **options):
     from mirnamap.members import train_ensemble
 
     return train_ensemble(
@@ -354,6 +398,7 @@ def train_arm(pool: Pool, args, epochs: int, patience: int, folder: Path):
         sequences=pool.sequences,
         sources=pool.sources,
         verbose=False,
+        **options,
     )
 
 
@@ -386,11 +431,28 @@ def table(rows: list[dict]) -> str:
                f"({'>=' if s == 'min' else '<='} {v})" for t, m, v, s in TARGETS]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
-        cells = [row["arm"], f"{row['n_train']} x {row['epochs_run']} / {row['epochs']}",
+        budget = f"{row['n_train']} x {row['epochs_run']} / {row['epochs']}"
+        if "pretrain_images" in row["info"]:
+            info = row["info"]
+            budget = f"{info['pretrain_images']} x {info['pretrain_epochs_run']}, then {budget}"
+        cells = [row["arm"], budget,
                  f"{row['seconds']:.0f}", f"{row['images_per_s']:.0f}"]  # fmt: skip
         cells += [_cell(row["figures"].get(t, {}).get(m), v, s) for t, m, v, s in TARGETS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _with_earlier_rows(rows: list[dict], args) -> list[dict]:
+    """``rows`` and the rows of arms this run did not train from an earlier run at the
+    same pool, epochs, share and seed (``recipes.json``), in the order of ``ARMS``."""
+    earlier = RESULTS / "recipes.json"
+    same = ("pool", "epochs", "long", "share", "samples", "seed")
+    if earlier.is_file():
+        payload = json.loads(earlier.read_text())
+        if all(payload["args"].get(k) == getattr(args, k) for k in same):
+            ran = {row["arm"] for row in rows}
+            rows = rows + [row for row in payload["rows"] if row["arm"] not in ran]
+    return sorted(rows, key=lambda row: ARMS.index(row["arm"]))
 
 
 def main() -> None:
@@ -422,25 +484,33 @@ def main() -> None:
     for arm in ["baseline", *[a for a in args.arms if a != "baseline"]]:
         info: dict = {}
         epochs, patience, data = args.epochs, 3, pool
-        if arm == "pseudo_hairpins":
+        if arm in ("pseudo_hairpins", "pretrain_pseudo"):
             data, info = pseudo_arm(pool, baseline, args.share, args.seed)
         elif arm == "fold_augmentation":
             data, info = augment_arm(pool, args.share, args.samples, args.seed)
         elif arm == "long_schedule":
             epochs, patience = args.long * args.epochs, 6
         leaks = check_leakage(data, banned, test_images)
-        result = train_arm(data, args, epochs, patience, checkpoints / arm)
+        if arm.startswith("pretrain"):
+            result, more = pretrain_arm(data, args, epochs, patience, checkpoints / arm)
+            info |= more
+        else:
+            result = train_arm(data, args, epochs, patience, checkpoints / arm)
         record = result.members[0]
         if arm == "baseline":
             baseline = result.ensemble
+        seen = record.n_train * record.epochs_run + info.get("pretrain_images", 0) * info.get(
+            "pretrain_epochs_run", 0
+        )
+        seconds = record.seconds + info.get("pretrain_seconds", 0.0)
         row = {
             "arm": arm,
             "n_pool": len(data.labels),
             "n_train": record.n_train,
             "epochs": epochs,
             "epochs_run": record.epochs_run,
-            "seconds": record.seconds,
-            "images_per_s": record.n_train * record.epochs_run / max(record.seconds, 1e-9),
+            "seconds": seconds,
+            "images_per_s": seen / max(seconds, 1e-9),
             "info": info,
             "leakage_checked_against": leaks,
             "figures": score(result.ensemble, arm, sets),
@@ -448,6 +518,8 @@ def main() -> None:
         rows.append(row)
         print(f"{arm}: {record.n_train} x {record.epochs_run} epochs in {record.seconds:.0f} s "
               f"({row['images_per_s']:.0f} img/s) {info}", flush=True)  # fmt: skip
+    if not args.smoke:
+        rows = _with_earlier_rows(rows, args)
     text = (
         "# Recipes at one budget, one member each (issue 24)\n\n"
         f"Made by `python experiments/recipes.py` ({'smoke' if args.smoke else 'full'}; pool "

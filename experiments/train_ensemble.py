@@ -1,6 +1,9 @@
-"""The default ensemble: K DeepMir networks trained on the union of the public sets.
+"""The first default ensemble: K DeepMir networks trained on the union of the public sets.
 
-Issue 12. One reproducible script, three steps (each resumable; ``--step all`` runs them):
+Issue 12. Since issue 24 the bundled ensemble is ``experiments/default_ensemble.py``'s;
+this script reproduces the one before it (the "previous ensemble" row there).
+
+One reproducible script, three steps (each resumable; ``--step all`` runs them):
 
 ``data``
     The training pool, cached in ``out/cache/`` (its manifest, with every exclusion, in

@@ -88,10 +88,17 @@ def score_test_set(models, names, images, labels, temperature, bias, threshold) 
     }
 
 
+#: How the card describes the "unsure" rule (:mod:`mirnamap.flags`).
+FLAG_RULE = {
+    "rule": "unsure where the members' sd of P(pre-miRNA) >= sd",
+    "chosen_on": "calibration share (Youden's J of the sd as a detector of wrong calls)",
+}
+
+
 def build_card(
     *, records, labels, split, origin, options, members, init_source, starts, freeze, rule,
     value, chosen, temperature, bias, calibration_scores, test_scores, found, allow_overlap,
-    failures, sequences_known,
+    failures, sequences_known, flag_rule=None,
 ) -> dict[str, Any]:  # fmt: skip
     """The card: what a reader needs to know what the ensemble is and how well it does."""
     origin_array = np.array(origin)
@@ -138,6 +145,7 @@ def build_card(
                 "rule": "probability" if rule == "probability" else f"specificity:{value}",
                 "applies_to": "probability (softmax of the mean logits)",
             },
+            "flag": None if flag_rule is None else flag_rule.as_dict() | FLAG_RULE,
             "figures": {
                 "members": [
                     {
@@ -195,6 +203,17 @@ def _figure(value: Any) -> str:
     )
 
 
+def _flag_line(flag: Mapping[str, Any] | None) -> str:
+    if not flag:
+        return "No call is flagged unsure (one member, or no cut on the spread separates)."
+    return (
+        f"A call is flagged `unsure` where the members' standard deviation of P(pre-miRNA) is "
+        f">= {flag['sd']:.4g}, chosen on the calibration share: it flags "
+        f"{flag['errors_caught']} of its {flag['errors']} wrong calls and "
+        f"{flag['right_flagged']} of its {flag['right']} right ones."
+    )
+
+
 def card_markdown(card: Mapping[str, Any]) -> str:
     """A card of :func:`train_ensemble` as Markdown (what ``NAME.md`` beside the file holds)."""
     data, options, figures = card["data"], card["options"], card["figures"]
@@ -210,6 +229,8 @@ def card_markdown(card: Mapping[str, Any]) -> str:
         f"1 / T, T = {card['calibration']['temperature']:.4f}, and adds "
         f"b = {card['calibration']['bias']:.4f}. Records are called pre-miRNA at probability "
         f">= {card['threshold']['value']:.6g} ({card['threshold']['rule']}).",
+        "",
+        _flag_line(card.get("flag")),
         "",
         "## Data",
         f"{data['n_images']} images, {data['n_positives']} pre-miRNAs; "

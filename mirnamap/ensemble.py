@@ -245,6 +245,11 @@ class Ensemble:
         of the mean logits, not the calibrated one). :func:`mirnamap.members.train_ensemble`
         can choose it for a specificity on its calibration share. Default is 0.5 (and 0.5
         for files written before thresholds were stored).
+    flag_sd : float, optional
+        The "unsure" rule stored with the ensemble: a call is flagged where the members'
+        standard deviation of P(pre-miRNA) is at least ``flag_sd``
+        (:func:`mirnamap.flags.choose_flag_rule` picks it on the calibration share).
+        Default is None: no call is flagged.
     """
 
     def __init__(
@@ -256,6 +261,7 @@ class Ensemble:
         names: Sequence[str] | None = None,
         card: dict[str, Any] | None = None,
         threshold: float = 0.5,
+        flag_sd: float | None = None,
     ) -> None:
         members = tuple(members)
         if not members:
@@ -277,6 +283,9 @@ class Ensemble:
         ):
             raise ValueError(f"threshold must be a probability in [0, 1], got {threshold!r}")
         self.threshold = float(threshold)
+        if flag_sd is not None and not (np.isfinite(flag_sd) and flag_sd >= 0):
+            raise ValueError(f"flag_sd must be a non-negative number or None, got {flag_sd!r}")
+        self.flag_sd = None if flag_sd is None else float(flag_sd)
         self.temperature = float(temperature)
         self.bias = float(bias)
         self.names = names
@@ -289,7 +298,8 @@ class Ensemble:
     def __repr__(self) -> str:
         return (
             f"Ensemble({len(self)} members, temperature={self.temperature:.3f}, "
-            f"bias={self.bias:.3f}, threshold={self.threshold:.4g})"
+            f"bias={self.bias:.3f}, threshold={self.threshold:.4g}"
+            + (f", flag_sd={self.flag_sd:.4g})" if self.flag_sd is not None else ")")
         )
 
     def with_members(self, members: Sequence[keras.Model]) -> Ensemble:
@@ -305,6 +315,7 @@ class Ensemble:
             names=self.names,
             card=self.card,
             threshold=self.threshold,
+            flag_sd=self.flag_sd,
         )
 
     def select(self, members: Sequence[int | str]) -> Ensemble:
@@ -333,6 +344,7 @@ class Ensemble:
             names=[self.names[k] for k in chosen],
             card=self.card,
             threshold=self.threshold,
+            flag_sd=self.flag_sd,
         )
 
     def _outputs_of(self, k: int) -> keras.Model:
@@ -433,6 +445,7 @@ def save_ensemble(
         "temperature": ensemble.temperature,
         "bias": ensemble.bias,
         "threshold": ensemble.threshold,
+        "flag_sd": ensemble.flag_sd,
         "card": ensemble.card,
     }
     with tempfile.TemporaryDirectory() as folder:
@@ -509,6 +522,7 @@ def load_ensemble(path: str | os.PathLike[str]) -> Ensemble:
         names=[Path(f).stem for f in files],
         card=meta.get("card") or {},
         threshold=float(meta.get("threshold", 0.5)),
+        flag_sd=None if meta.get("flag_sd") is None else float(meta["flag_sd"]),
     )
 
 

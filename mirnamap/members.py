@@ -25,20 +25,20 @@
 The file holds a card (data sources and counts, options, per-member and ensemble figures,
 versions; :meth:`TrainedEnsemble.card_markdown` writes it as text) and the manifest of
 the training records (``manifest.tsv``: :func:`load_manifest`).
+
+Its parts live in modules of their own, and every name exported here still is: what it
+returns (:mod:`mirnamap.trained_ensemble`), the splits (:mod:`mirnamap.member_splits`)
+and the checkpoint folder (:mod:`mirnamap.member_checkpoints`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import os
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -46,17 +46,24 @@ from mirnamap.cards import (
     CALIBRATION,
     MANIFEST,
     build_card,
-    card_markdown,
     card_scores,
     score_test_set,
 )
-from mirnamap.errors import Failure, InputError, InputWarning, failures_frame
-from mirnamap.files import atomic_write, check_output_file
-from mirnamap.overlap import Hairpins, Overlap, as_hairpins, overlap
+from mirnamap.errors import Failure, InputError, InputWarning
+from mirnamap.member_checkpoints import (
+    digest,
+    load_member,
+    member_files,
+    model_digest,
+    prepare_checkpoints,
+    save_member,
+)
+from mirnamap.member_splits import check_split, ensemble_splits
+from mirnamap.overlap import Hairpins, as_hairpins, overlap
+from mirnamap.trained_ensemble import MemberRecord, TrainedEnsemble, load_manifest
 
 if TYPE_CHECKING:
     import keras
-    import pandas as pd
 
     from mirnamap._typing import Images, Labels
     from mirnamap.ensemble import Ensemble
@@ -71,235 +78,6 @@ __all__ = [
     "resolve_init",
     "train_ensemble",
 ]
-
-_RUN_FORMAT = "mirnamap-ensemble-run"
-
-
-class MemberRecord(NamedTuple):
-    """How one member was trained, and how it does.
-
-    Attributes
-    ----------
-    name : str
-        ``member_k``.
-    seed : int
-        Its seed (weights, dropout, shuffling): ``seed + k``.
-    fold : int
-        The fold it stopped early on (not trained on).
-    n_train, n_validation : int
-        Images trained on, and in its validation fold.
-    epochs_run : int
-        Epochs trained (fewer than ``epochs`` where early stopping ended it).
-    seconds : float
-        Wall time of its epochs (those before an interruption included).
-    init : str or None
-        The network it started from (``"<source>:<member name>"``), None from scratch.
-    validation : dict
-        :func:`mirnamap.evaluate.score_probabilities` of its own probability on its
-        validation fold, at 0.5.
-    calibration : dict
-        The same on the calibration share.
-    history : dict of str to list of float
-        Per-epoch losses and metrics (:func:`mirnamap.train.train`).
-    resumed_epochs : int
-        Epochs read back from its checkpoint rather than run in this call.
-    """
-
-    name: str
-    seed: int
-    fold: int
-    n_train: int
-    n_validation: int
-    epochs_run: int
-    seconds: float
-    init: str | None
-    validation: dict[str, Any]
-    calibration: dict[str, Any]
-    history: dict[str, list[float]]
-    resumed_epochs: int = 0
-
-
-@dataclass(frozen=True, eq=False)
-class TrainedEnsemble:
-    """What :func:`train_ensemble` returns.
-
-    Attributes
-    ----------
-    ensemble : Ensemble
-        The K members, with the fitted temperature, bias and threshold, and the card.
-    members : tuple of MemberRecord
-        How each member was trained.
-    split : np.ndarray
-        ``int8 (N,)``: each training record's fold, or :data:`CALIBRATION`.
-    labels : np.ndarray
-        ``int8 (N,)``.
-    ids : tuple of str
-        The N records' ids.
-    sequences : tuple of str
-        The N records' sequences ("" where unknown).
-    sources : tuple of str
-        The N records' source names.
-    overlap : Overlap or None
-        The training records found in the test set (None without a test set).
-    failures : tuple of Failure
-        Records of the input left out before training (not folded or drawn).
-    """
-
-    ensemble: Ensemble
-    members: tuple[MemberRecord, ...]
-    split: np.ndarray
-    labels: np.ndarray
-    ids: tuple[str, ...]
-    sequences: tuple[str, ...]
-    sources: tuple[str, ...]
-    overlap: Overlap | None = None
-    failures: tuple[Failure, ...] = field(default=())
-
-    @property
-    def card(self) -> dict[str, Any]:
-        """The card saved with the ensemble (data, options, figures, versions)."""
-        return self.ensemble.card
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per member: name, seed, fold, sizes, epochs, seconds, where it started,
-        and its AUROC, AUPRC and MCC on its validation fold and on the calibration share."""
-        import pandas as pd
-
-        rows = []
-        for m in self.members:
-            row = {k: getattr(m, k) for k in ("name", "seed", "fold", "n_train", "n_validation")}
-            row.update(epochs_run=m.epochs_run, seconds=m.seconds, init=m.init or "")
-            for part, scores in (("validation", m.validation), ("calibration", m.calibration)):
-                for key in ("auroc", "auprc", "mcc"):
-                    row[f"{part}_{key}"] = scores.get(key, math.nan)
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    def manifest_frame(self) -> pd.DataFrame:
-        """One row per training record: index, id, label, source, part (``fold_k`` or
-        ``calibration``), sequence."""
-        import pandas as pd
-
-        parts = [("calibration" if p == CALIBRATION else f"fold_{p}") for p in self.split]
-        return pd.DataFrame(
-            {
-                "index": np.arange(len(self.labels)),
-                "id": list(self.ids),
-                "label": self.labels.astype(np.int8),
-                "source": list(self.sources),
-                "part": parts,
-                "sequence": list(self.sequences),
-            }
-        )
-
-    def failures_frame(self) -> pd.DataFrame:
-        """One row per input record left out before training: index, id, reason, stage."""
-        return failures_frame(self.failures)
-
-    def card_markdown(self) -> str:
-        """The card as Markdown: what the ensemble is, its data, training and figures."""
-        return card_markdown(self.card)
-
-    def save(self, path: str | os.PathLike[str]) -> list[Path]:
-        """Write the ensemble ``.zip`` (members, calibration, threshold, card and
-        ``manifest.tsv``) and its card as ``NAME.md`` beside it; returns both paths.
-
-        ``path`` ends in ``.zip`` (the file itself), or is a folder (``ensemble.zip`` and
-        ``ensemble.md`` in it). Each file is written under a temporary name and renamed
-        when complete.
-        """
-        from mirnamap.ensemble import save_ensemble
-        from mirnamap.files import check_output_dir
-
-        path = Path(path)
-        if path.suffix != ".zip":
-            path = check_output_dir(path) / "ensemble.zip"
-        card_path = path.with_suffix(".md")
-        for target in (path, card_path):
-            check_output_file(target)
-        manifest = self.manifest_frame().to_csv(sep="\t", index=False, lineterminator="\n")
-        save_ensemble(self.ensemble, path, files={MANIFEST: manifest})
-        with atomic_write(card_path) as handle:
-            handle.write(self.card_markdown())
-        return [path, card_path]
-
-
-def load_manifest(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """The manifest of the training records stored in an ensemble file by
-    :meth:`TrainedEnsemble.save` (:meth:`TrainedEnsemble.manifest_frame`).
-
-    Raises
-    ------
-    ValueError
-        If the file holds no manifest (the bundled ensemble keeps its data manifest in
-        its card instead).
-    """
-    import io
-
-    import pandas as pd
-
-    from mirnamap.ensemble import read_ensemble_file
-
-    try:
-        text = read_ensemble_file(path, MANIFEST)
-    except KeyError:
-        raise ValueError(f"{path}: holds no {MANIFEST}") from None
-    return pd.read_csv(io.BytesIO(text), sep="\t", dtype={"id": str, "sequence": str},
-                       keep_default_na=False)  # fmt: skip
-
-
-def ensemble_splits(
-    labels: Labels, *, folds: int = 5, calibration_fraction: float = 0.1, seed: int = 0
-) -> np.ndarray:
-    """The seeded, stratified splits of :func:`train_ensemble`.
-
-    A calibration share (:func:`mirnamap.train.stratified_split` of
-    ``calibration_fraction``, seed ``seed``), then the rest dealt round-robin into
-    ``folds`` folds, class by class, in a seeded random order; every fold gets about the
-    same number of each class.
-
-    Parameters
-    ----------
-    labels : np.ndarray
-        ``int (N,)`` 0/1.
-    folds : int, optional
-        Default is 5.
-    calibration_fraction : float, optional
-        In [0, 1); 0 keeps no calibration share. Default is 0.1.
-    seed : int, optional
-        Default is 0.
-
-    Returns
-    -------
-    np.ndarray
-        ``int8 (N,)``: the fold 0..folds-1 of each record, or :data:`CALIBRATION`.
-
-    >>> split = ensemble_splits(np.array([0] * 20 + [1] * 10), folds=2, seed=1)
-    >>> int((split == CALIBRATION).sum()), np.bincount(split[split >= 0]).tolist()
-    (3, [14, 13])
-    """
-    from mirnamap.train import stratified_split
-
-    labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"labels must have shape (N,), got {labels.shape}")
-    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
-        raise ValueError(f"folds must be an integer >= 2, got {folds!r}")
-    if not 0.0 <= calibration_fraction < 1.0:
-        raise ValueError(f"calibration_fraction must be in [0, 1), got {calibration_fraction}")
-    split = np.full(labels.shape[0], CALIBRATION, dtype=np.int8)
-    calibration = (
-        stratified_split(labels, calibration_fraction, seed)
-        if calibration_fraction > 0
-        else np.zeros(labels.shape[0], dtype=bool)
-    )
-    rest = np.flatnonzero(~calibration)
-    rest = rest[np.random.default_rng([seed, 1]).permutation(rest.size)]
-    for value in np.unique(labels):
-        members = rest[labels[rest] == value]
-        split[members] = np.arange(members.size) % folds
-    return split
-
 
 # ------------------------------------------------------------------- the starting point
 
@@ -341,91 +119,6 @@ def resolve_init(
     return list(ensemble.members), list(ensemble.names), source
 
 
-# ---------------------------------------------------------------------- checkpoints
-
-
-def _digest(*parts: Any) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, np.ndarray):
-            part = np.ascontiguousarray(part)
-            digest.update(f"{part.dtype.str}{part.shape}".encode())
-            digest.update(memoryview(part).cast("B"))
-        else:
-            digest.update(json.dumps(part, sort_keys=True, default=str).encode())
-    return digest.hexdigest()
-
-
-def _model_digest(models: Sequence[keras.Model]) -> str:
-    return _digest(*[w for m in models for w in m.get_weights()])
-
-
-def _prepare_checkpoints(folder: Path | None, fingerprint: str, resume: bool) -> None:
-    """Start the run's folder, or check that it holds this very run."""
-    if folder is None:
-        if resume:
-            raise ValueError("resume needs a checkpoint folder (checkpoint_dir)")
-        return
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"checkpoint_dir {folder}: is a file, not a folder")
-    run = folder / "run.json"
-    if run.is_file():
-        try:
-            saved = json.loads(run.read_text(encoding="utf-8"))
-        except ValueError:
-            saved = {}
-        if not resume:
-            raise ValueError(
-                f"checkpoint_dir {folder}: holds a run already; pass resume=True (--resume) "
-                "to continue it, or choose an empty folder"
-            )
-        if saved.get("format") != _RUN_FORMAT or saved.get("fingerprint") != fingerprint:
-            raise ValueError(
-                f"checkpoint_dir {folder}: holds another run (other data, starting models or "
-                "options); resume with the arguments of that run, or choose an empty folder"
-            )
-        return
-    with atomic_write(run) as handle:
-        handle.write(json.dumps({"format": _RUN_FORMAT, "fingerprint": fingerprint}) + "\n")
-
-
-def _member_files(folder: Path, k: int) -> tuple[Path, Path, Path]:
-    return (
-        folder / f"member_{k}.keras",
-        folder / f"member_{k}.json",
-        folder / f"member_{k}.checkpoint.npz",
-    )
-
-
-def _save_member(folder: Path, k: int, model: keras.Model, record: dict[str, Any]) -> None:
-    """Keep a trained member (the model, then its record: a record means it is done)."""
-    from mirnamap.model import save_model
-
-    model_path, record_path, checkpoint = _member_files(folder, k)
-    # Keras needs the name to end in .keras: a hidden temporary name beside the file.
-    temporary = folder / f".member_{k}.{os.getpid()}.tmp.keras"
-    try:
-        save_model(model, temporary)
-        os.replace(temporary, model_path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    with atomic_write(record_path) as handle:
-        handle.write(json.dumps(record) + "\n")
-    checkpoint.unlink(missing_ok=True)
-
-
-def _load_member(folder: Path, k: int, fingerprint: str) -> tuple[keras.Model, dict] | None:
-    from mirnamap.model import load_model
-
-    model_path, record_path, _ = _member_files(folder, k)
-    if not (model_path.is_file() and record_path.is_file()):
-        return None
-    record = json.loads(record_path.read_text(encoding="utf-8"))
-    if record.get("fingerprint") != fingerprint:
-        raise ValueError(f"{record_path}: a member of another run; choose an empty folder")
-    return load_model(model_path), record
-
-
 # ------------------------------------------------------------------------ progress
 
 
@@ -462,19 +155,6 @@ def _per_record(values: Any, n: int, what: str, default: str) -> tuple[str, ...]
     if len(values) != n:
         raise ValueError(f"{n} images but {len(values)} {what}")
     return values
-
-
-def _check_split(split: Any, n: int, folds: int) -> np.ndarray:
-    split = np.asarray(split)
-    if split.shape != (n,) or not np.issubdtype(split.dtype, np.integer):
-        raise ValueError(f"split must be integers of shape ({n},), got {split.dtype} {split.shape}")
-    bad = ~np.isin(split, [CALIBRATION, *range(folds)])
-    if bad.any():
-        raise ValueError(
-            f"split values must be {CALIBRATION} (calibration) or folds 0..{folds - 1}; record "
-            f"{int(np.flatnonzero(bad)[0])} has {int(split[bad][0])}"
-        )
-    return split.astype(np.int8)
 
 
 # ----------------------------------------------------------------------------- main
@@ -595,6 +275,7 @@ def train_ensemble(
     """
     from mirnamap.ensemble import Ensemble, fit_calibration
     from mirnamap.evaluate import parse_threshold, threshold_for_specificity
+    from mirnamap.flags import choose_flag_rule
     from mirnamap.model import build_model, check_images, import_tensorflow, predict_proba
     from mirnamap.train import FREEZE, train
 
@@ -627,7 +308,7 @@ def train_ensemble(
             labels, folds=folds, calibration_fraction=calibration_fraction, seed=seed
         )
     else:
-        split = _check_split(split, n, folds)
+        split = check_split(split, n, folds)
     calibration = split == CALIBRATION
     if rule == "specificity" and not (labels[calibration] == 0).any():
         raise ValueError("a 'specificity:S' threshold needs a calibration share with negatives")
@@ -668,16 +349,16 @@ def train_ensemble(
         "reduce_lr": reduce_lr, "freeze": freeze,
         "architecture": dict(architecture) if architecture is not None else None,
     }  # fmt: skip
-    fingerprint = _digest(images, labels.astype(np.int8), split, options,
-                          _model_digest(starts) if starts else None)  # fmt: skip
+    fingerprint = digest(images, labels.astype(np.int8), split, options,
+                          model_digest(starts) if starts else None)  # fmt: skip
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    _prepare_checkpoints(folder, fingerprint, resume)
+    prepare_checkpoints(folder, fingerprint, resume)
 
     show = sys.stderr.isatty() if verbose is None else bool(verbose)
     done: dict[int, tuple[keras.Model, dict]] = {}
     if folder is not None and resume:
         for k in range(members):
-            loaded = _load_member(folder, k, fingerprint)
+            loaded = load_member(folder, k, fingerprint)
             if loaded is not None:
                 done[k] = loaded
     already = sum(len(r["history"]["loss"]) for _, r in done.values())
@@ -686,8 +367,8 @@ def train_ensemble(
         from mirnamap.train import read_checkpoint_state
 
         for k in set(range(members)) - set(done):
-            if _member_files(folder, k)[2].is_file():
-                already += int(read_checkpoint_state(_member_files(folder, k)[2])["epochs_done"])
+            if member_files(folder, k)[2].is_file():
+                already += int(read_checkpoint_state(member_files(folder, k)[2])["epochs_done"])
     bar = _member_bar(show, total=total, initial=already)
     if show:
         from mirnamap.train import device_name
@@ -714,7 +395,7 @@ def train_ensemble(
                     start = starts[k % len(starts)]
                 elif architecture is not None:
                     start = build_model(seed=seed + k, **dict(architecture))
-                checkpoint = _member_files(folder, k)[2] if folder is not None else None
+                checkpoint = member_files(folder, k)[2] if folder is not None else None
                 result = train(
                     images[fit], labels[fit], validation=(images[val], labels[val]),
                     epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
@@ -728,7 +409,7 @@ def train_ensemble(
                     bar.total -= epochs - len(history["loss"])
                     bar.refresh()
                 if folder is not None:
-                    _save_member(folder, k, model, {"fingerprint": fingerprint, "history": history})
+                    save_member(folder, k, model, {"fingerprint": fingerprint, "history": history})
             models.append(model)
             records.append(
                 MemberRecord(
@@ -757,6 +438,7 @@ def train_ensemble(
     ensemble = Ensemble(models, names=names)
     temperature, bias, chosen = 1.0, 0.0, value
     calibration_scores: dict[str, Any] = {"n": 0}
+    flag_rule = None
     if calibration.any():
         prediction = ensemble.predict(images[calibration], batch_size=256)
         temperature, bias = fit_calibration(prediction.logits, labels[calibration])
@@ -786,6 +468,10 @@ def train_ensemble(
             calibrate(prediction.logits, temperature, bias),
             threshold=chosen,
         )
+        if len(models) > 1:  # the "unsure" rule on the members' spread (mirnamap.flags)
+            flag_rule = choose_flag_rule(
+                labels[calibration], prediction.probability, prediction.sd, chosen
+            )
     test_scores = None
     if test_labels is not None:
         test_scores = score_test_set(
@@ -798,10 +484,12 @@ def train_ensemble(
         rule=rule, value=value, chosen=chosen, temperature=temperature, bias=bias,
         calibration_scores=calibration_scores, test_scores=test_scores, found=found,
         allow_overlap=allow_overlap, failures=failures, sequences_known=sequences is not None,
+        flag_rule=flag_rule,
     )  # fmt: skip
     ensemble = Ensemble(
-        models, temperature=temperature, bias=bias, names=names, card=card, threshold=chosen
-    )
+        models, temperature=temperature, bias=bias, names=names, card=card, threshold=chosen,
+        flag_sd=None if flag_rule is None else flag_rule.sd,
+    )  # fmt: skip
     return TrainedEnsemble(
         ensemble=ensemble,
         members=tuple(records),

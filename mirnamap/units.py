@@ -15,7 +15,7 @@ set, on which region of the hairpin each unit's map falls.
 
 How a unit is explained: a ``keras.Model`` over the caller's layers whose output is the
 dense layer's activations (:func:`unit_model`) is what the backends see; since it has no
-layer named ``logits`` and ends in a ReLU, :func:`mirnamap.saliency._common.logits_model`
+layer named ``logits`` and ends in a ReLU, :func:`mirnamap.saliency.logits_model`
 explains its outputs as they are, and ``target=j`` explains unit j. The caller's model is
 never changed.
 """

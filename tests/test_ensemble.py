@@ -189,6 +189,44 @@ def test_a_bad_threshold_is_refused(members, threshold):
         Ensemble(members, threshold=threshold)
 
 
+def test_the_unsure_cut_is_stored_kept_and_absent_from_older_files(members, tmp_path):
+    ensemble = Ensemble(members, flag_sd=0.07, names=["a", "b", "c"])
+    assert ensemble.select(["a", "c"]).flag_sd == 0.07
+    assert ensemble.with_members(members[::-1]).flag_sd == 0.07
+    path = save_ensemble(ensemble, tmp_path / "f.zip")
+    assert load_ensemble(path).flag_sd == 0.07
+    with zipfile.ZipFile(path) as archive:
+        meta = json.loads(archive.read("ensemble.json"))
+        keras_files = {n: archive.read(n) for n in meta["members"]}
+    del meta["flag_sd"]  # a file written before the flag: nothing is flagged
+    with zipfile.ZipFile(tmp_path / "old.zip", "w") as archive:
+        archive.writestr("ensemble.json", json.dumps(meta))
+        for name, data in keras_files.items():
+            archive.writestr(name, data)
+    assert load_ensemble(tmp_path / "old.zip").flag_sd is None
+    for bad in (-0.1, float("nan")):
+        with pytest.raises(ValueError, match="flag_sd must be"):
+            Ensemble(members, flag_sd=bad)
+
+
+def test_the_bundled_ensemble_holds_its_operating_point_and_unsure_cut():
+    from mirnamap.ensemble import load_default_ensemble
+
+    ensemble = load_default_ensemble()
+    card = ensemble.card
+    # Issue 24: trained by the public command, the threshold for 0.95 specificity on the
+    # calibration share's negatives and the spread cut chosen there, both in the file.
+    assert card["trained_by"] == "mirnamap.members.train_ensemble" and len(ensemble) == 5
+    assert card["threshold"]["rule"] == "specificity:0.95"
+    assert ensemble.threshold == card["threshold"]["value"]
+    assert 0.0 < ensemble.threshold < 1.0
+    assert ensemble.flag_sd is not None and ensemble.flag_sd == card["flag"]["sd"]
+    flag = card["flag"]
+    assert 0 < flag["errors_caught"] <= flag["errors"] and flag["right_flagged"] < flag["right"]
+    calibration = card["figures"]["ensemble_calibration_share"]
+    assert calibration["specificity"] >= 0.95
+
+
 def test_saving_is_atomic_and_extra_files_may_not_shadow_members(members, tmp_path):
     path = save_ensemble(Ensemble(members), tmp_path / "e.zip")
     before = path.read_bytes()

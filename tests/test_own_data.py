@@ -163,6 +163,43 @@ def test_the_threshold_for_a_specificity_is_chosen_on_the_calibration_share(trai
     assert np.mean(p[y == 0] < trained.ensemble.threshold) >= 0.8
 
 
+def test_the_unsure_rule_is_chosen_on_the_calibration_share_and_stored(trained, saved):
+    from mirnamap.flags import choose_flag_rule
+
+    calibration = trained.split == CALIBRATION
+    prediction = trained.ensemble.predict(IMAGES[calibration])
+    rule = choose_flag_rule(
+        LABELS[calibration], prediction.probability, prediction.sd, trained.ensemble.threshold
+    )
+    assert trained.ensemble.flag_sd == (None if rule is None else rule.sd)
+    card = trained.card["flag"]
+    assert card == (None if rule is None else card | rule.as_dict())
+    assert load_ensemble(saved[0]).flag_sd == trained.ensemble.flag_sd
+
+
+def test_predictions_flag_the_calls_whose_spread_reaches_the_stored_cut(trained, tmp_path):
+    import pandas as pd
+
+    from mirnamap.ensemble import Ensemble, save_ensemble
+    from mirnamap.pipeline import predict_hairpins
+
+    sd = trained.ensemble.predict(IMAGES).sd
+    cut = float(np.median(sd))
+    path = save_ensemble(Ensemble(trained.ensemble.members, flag_sd=cut), tmp_path / "cut.zip")
+    predictions = predict_hairpins(IMAGES, model=path)
+    expected = sd >= cut
+    assert 0 < expected.sum() < len(expected)
+    assert predictions.flagged.tolist() == expected.tolist()
+    frame = predictions.to_frame()
+    assert list(frame.columns[:6]) == ["id", "probability", "sd", "calibrated", "predicted", "flag"]
+    assert (frame["flag"] == "unsure").tolist() == expected.tolist()
+    table = pd.read_csv(predictions.save(tmp_path / "p.tsv")[0], sep="\t", keep_default_na=False)
+    assert (table["flag"] == "unsure").tolist() == expected.tolist()
+    # One model has no spread: no flag column, nothing flagged.
+    single = predict_hairpins(IMAGES[:4], model=trained.ensemble.members[0])
+    assert "flag" not in single.to_frame() and not single.flagged.any()
+
+
 def test_fine_tuning_from_the_file_with_frozen_convolutions(saved, tmp_path):
     path = saved[0]
     before = path.read_bytes()

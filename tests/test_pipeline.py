@@ -418,3 +418,21 @@ def test_vargrad_and_deterministic_backends_do_not_share_samples():
     assert len(share_samples("smoothgrad", 5, {"n_samples": 2})) == 2  # members left idle
     with pytest.raises(ValueError, match="n_members"):
         share_samples("smoothgrad", 0, {})
+
+
+@pytest.mark.parametrize("threshold, called", [(0.0, 1), (1.0, 0)])
+def test_the_predicted_target_is_the_call_at_the_stored_operating_point(
+    tiny_model, hairpins, threshold, called
+):
+    from mirnamap.ensemble import Ensemble
+
+    good = {k: hairpins[k] for k in ("let7", "mir21")}
+    probabilities = predict_hairpins(good, tiny_model, workers=1).probabilities
+    assert (0.0 < probabilities).all() and (probabilities < 1.0).all()
+    # At threshold 0 every record is called pre-miRNA, at 1 none is: "predicted" explains
+    # that call, whatever the argmax of the network says.
+    model = Ensemble([tiny_model], threshold=threshold)
+    explained = explain_hairpins(good, "gradient", model, target="predicted", workers=1)
+    fixed = explain_hairpins(good, "gradient", tiny_model, target=called, workers=1)
+    np.testing.assert_array_equal(explained.maps["gradient"], fixed.maps["gradient"])
+    assert explained.threshold == threshold

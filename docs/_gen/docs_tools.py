@@ -309,9 +309,14 @@ def layout_stages(path: Path = LAYOUT_TEST) -> list[list[str]]:
 
 
 def stages_svg(stages: list[list[str]]) -> str:
-    """The stages as a column of boxes, earliest on top, an arrow between each two."""
-    width, box, gap, pad = 640, 34, 22, 16
-    height = pad * 2 + len(stages) * box + (len(stages) - 1) * gap
+    """The stages as a column of boxes, earliest on top, an arrow between each two; a
+    stage of many modules takes several lines of its box."""
+    import textwrap
+
+    width, line, gap, pad, chars = 640, 18, 22, 16, 64
+    labels = [textwrap.wrap(", ".join(names), chars) or [""] for names in stages]
+    boxes = [16 + line * len(lines) for lines in labels]
+    height = pad * 2 + sum(boxes) + (len(stages) - 1) * gap
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="14" '
@@ -320,8 +325,8 @@ def stages_svg(stages: list[list[str]]) -> str:
         "markerHeight='7' orient='auto'><path d='M0,0 L10,5 L0,10 z' fill='#555'/>"
         "</marker></defs>",
     ]
-    for k, names in enumerate(stages):
-        y = pad + k * (box + gap)
+    y = pad
+    for k, (lines, box) in enumerate(zip(labels, boxes, strict=True)):
         shade = "#e8eef7" if k % 2 == 0 else "#f3f6fb"
         parts.append(
             f'<rect x="60" y="{y}" width="{width - 80}" height="{box}" rx="6" '
@@ -330,16 +335,18 @@ def stages_svg(stages: list[list[str]]) -> str:
         parts.append(
             f'<text x="36" y="{y + box / 2 + 5}" text-anchor="middle" fill="#555">{k + 1}</text>'
         )
-        label = html.escape(", ".join(names))
-        parts.append(
-            f'<text x="{width / 2 + 20}" y="{y + box / 2 + 5}" text-anchor="middle">{label}</text>'
-        )
+        for j, text in enumerate(lines):
+            parts.append(
+                f'<text x="{width / 2 + 20}" y="{y + 8 + line * j + 14}" '
+                f'text-anchor="middle">{html.escape(text)}</text>'
+            )
         if k + 1 < len(stages):
             x = width / 2 + 20
             parts.append(
                 f'<line x1="{x}" y1="{y + box}" x2="{x}" y2="{y + box + gap - 3}" '
                 'stroke="#555" stroke-width="1.5" marker-end="url(#arrow)"/>'
             )
+        y += box + gap
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 

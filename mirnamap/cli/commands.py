@@ -250,8 +250,9 @@ def run_predict(args: argparse.Namespace) -> int:
     _report_failures(result.failures, len(result), "predicted", str(args.output))
     n_ok, n_positive = int(result.ok.sum()), int(np.sum(result.predicted == 1))
     whose = ", the model's operating point" if result.threshold_source == "model" else ""
+    unsure = f"; {int(result.flagged.sum())} flagged unsure" if result.sd is not None else ""
     print(f"predicted {n_ok} of {len(result)} records ({n_positive} pre-miRNA at probability "
-          f">= {result.threshold:g}{whose}) -> {args.output}")  # fmt: skip
+          f">= {result.threshold:g}{whose}{unsure}) -> {args.output}")  # fmt: skip
     if result.labels is not None:
         print(format_metrics(result.metrics()))
     return EXIT_ALL_FAILED if n_ok == 0 else 0

@@ -189,8 +189,11 @@ def explain_inputs(
     prediction = ensemble.predict(images) if len(images) else None
     probabilities = prediction.probability if prediction else np.zeros(0)
     target_class = options.target_class
-    if target_class is None and len(ensemble) > 1:  # every member explains the ensemble's call
-        target_class = (probabilities >= 0.5).astype(np.int64)
+    threshold = getattr(ensemble, "threshold", 0.5)
+    if target_class is None and (len(ensemble) > 1 or threshold != 0.5):
+        # Every member explains the ensemble's call, at its stored operating point (one
+        # model at 0.5: its own argmax, which the backends take).
+        target_class = (probabilities >= threshold).astype(np.int64)
     maps, projections, magnitudes, sd_maps, sd_scores, seconds = {}, {}, {}, {}, {}, {}
     channel_maps, agreement = {}, {}
     bar = _members_bar(options, len(ensemble), len(images))
@@ -304,7 +307,9 @@ def explain_hairpins(
         ``sd_scores``).
     target : {"pre-mirna", "negative", "predicted"}, 1, 0 or None, optional
         The class logit explained; "pre-mirna" makes red mean "towards pre-miRNA" for
-        every record. Default is "pre-mirna".
+        every record; "predicted" explains each record's call, at the model's stored
+        operating point (:attr:`mirnamap.ensemble.Ensemble.threshold`). Default is
+        "pre-mirna".
     ids : sequence of str, optional
         Explain only these records (every record with one of these ids). Default is None:
         all.

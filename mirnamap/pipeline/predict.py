@@ -107,6 +107,7 @@ def predict_inputs(
         sd if several else None,
         calibrated if several else None,
         "given" if given else "model",
+        ensemble.flag_sd if several else None,
     )
 
 

@@ -66,6 +66,9 @@ class Predictions:
         single model).
     threshold_source : str
         "model" (the model's stored operating point) or "given" (by the caller).
+    flag_sd : float or None
+        The ensemble's "unsure" rule (:attr:`mirnamap.ensemble.Ensemble.flag_sd`): a call
+        is flagged where ``sd >= flag_sd``; None flags none.
     """
 
     ids: tuple[str, ...]
@@ -76,6 +79,7 @@ class Predictions:
     sd: np.ndarray | None = None
     calibrated: np.ndarray | None = None
     threshold_source: str = "given"
+    flag_sd: float | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -91,6 +95,16 @@ class Predictions:
         called = (self.probabilities >= self.threshold).astype(np.int8)
         return np.where(self.ok, called, np.int8(-1)).astype(np.int8)
 
+    @property
+    def flagged(self) -> np.ndarray:
+        """``bool (N,)``: the calls the members' spread marks unsure (``sd >= flag_sd``;
+        none for one model, a rule-less ensemble or a record without a prediction)."""
+        from mirnamap.flags import flag_calls
+
+        if self.sd is None:
+            return np.zeros(len(self.ids), dtype=bool)
+        return flag_calls(self.sd, self.flag_sd) & self.ok
+
     def metrics(self) -> dict[str, Any] | None:
         """:func:`mirnamap.evaluate.metrics` on the labelled records, or None without labels."""
         if self.labels is None or not self.ok.any():
@@ -101,8 +115,9 @@ class Predictions:
         return metrics(self.labels[ok], self.probabilities[ok], self.threshold)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per record: id, probability, [sd, calibrated,] predicted, threshold,
-        status, reason [and label]."""
+        """One row per record: id, probability, [sd, calibrated,] predicted, [flag,]
+        threshold, status, reason [and label]. ``flag`` ("unsure" or "") is there for an
+        ensemble."""
         import pandas as pd
 
         frame = pd.DataFrame(
@@ -119,6 +134,7 @@ class Predictions:
         if self.sd is not None:
             frame.insert(2, "sd", self.sd)
             frame.insert(3, "calibrated", self.calibrated)
+            frame.insert(5, "flag", np.where(self.flagged, "unsure", ""))
         for f in self.failures:
             frame.loc[f.index, "reason"] = f.reason
         if self.labels is not None:

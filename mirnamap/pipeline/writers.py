@@ -86,12 +86,14 @@ def _rows_writer(header: Sequence[str] | None, rows: Iterable[Sequence[str]]):
 
 
 def prediction_columns(result: Predictions) -> list[str]:
-    """The predictions TSV's columns: sd and calibrated for an ensemble, the threshold the
-    call used, label where known."""
+    """The predictions TSV's columns: sd and calibrated for an ensemble, the call (and for
+    an ensemble its "unsure" flag), the threshold the call used, label where known."""
     columns = ["id", "probability"]
     if result.sd is not None:
-        columns += ["sd", "calibrated"]
-    columns += ["predicted", "threshold", "status", "reason"]
+        columns += ["sd", "calibrated", "predicted", "flag"]
+    else:
+        columns += ["predicted"]
+    columns += ["threshold", "status", "reason"]
     return columns + (["label"] if result.labels is not None else [])
 
 
@@ -100,6 +102,7 @@ def prediction_rows(result: Predictions) -> list[list[str]]:
     columns = prediction_columns(result)
     reasons = {f.index: " ".join(f.reason.split()) for f in result.failures}
     rows = []
+    flagged = result.flagged
     for k, record_id in enumerate(result.ids):
         if k in reasons:
             row = dict.fromkeys(columns[1:], "")
@@ -111,7 +114,7 @@ def prediction_rows(result: Predictions) -> list[list[str]]:
                 row.update(sd=f"{result.sd[k]:.6f}", calibrated=f"{result.calibrated[k]:.6f}")
             row.update(
                 predicted=str(int(p >= result.threshold)), threshold=f"{result.threshold:.6f}",
-                status="ok", reason="",
+                status="ok", reason="", flag="unsure" if flagged[k] else "",
             )  # fmt: skip
         if result.labels is not None:
             row["label"] = str(int(result.labels[k]))

@@ -1,7 +1,7 @@
 """Saliency maps for the hairpin classifier: one registry of batched, tested backends.
 
 Every backend explains the target class's **logit** (never the softmax) with one signature
-(:class:`~mirnamap.saliency._common.Backend`) and returns raw signed float32 maps of shape
+(:class:`~mirnamap.saliency.Backend`) and returns raw signed float32 maps of shape
 ``(N, H, W)`` at input resolution::
 
     from mirnamap.saliency import explain, list_backends
@@ -35,25 +35,18 @@ from mirnamap.saliency import (  # noqa: F401  (importing a backend registers it
     shap,
     smoothgrad,
 )
-from mirnamap.saliency._common import (
-    BATCH_SIZE,
+from mirnamap.saliency._batches import BATCH_SIZE, check_batch_size
+from mirnamap.saliency._gradients import input_gradients, reduce_channels
+from mirnamap.saliency._inputs import as_images, resolve_targets
+from mirnamap.saliency._models import logits_model, override_relu
+from mirnamap.saliency._precision import (
     VALIDATED_PRECISIONS,
-    Backend,
-    BackendInfo,
-    as_images,
     at_precision,
-    backend_info,
-    check_batch_size,
-    input_gradients,
-    logits_model,
     offered_precisions,
-    override_relu,
     precision_backends,
-    reduce_channels,
-    registered,
-    resolve_targets,
-    share_samples,
 )
+from mirnamap.saliency._registry import Backend, BackendInfo, backend_info, registered
+from mirnamap.saliency._sharing import share_samples
 from mirnamap.saliency.smoothgrad import noise_tunnel
 
 __all__ = [

@@ -16,12 +16,10 @@ import numpy.typing as npt
 import tensorflow as tf
 
 from mirnamap._typing import Maps
-from mirnamap.saliency._common import (
-    BATCH_SIZE,
-    backend_inputs,
-    layer_function,
-    register,
-)
+from mirnamap.saliency._batches import BATCH_SIZE
+from mirnamap.saliency._gradients import layer_function
+from mirnamap.saliency._inputs import backend_inputs
+from mirnamap.saliency._registry import register
 
 __all__ = ["cam_weights", "grad_cam", "grad_cam_plus_plus"]
 
@@ -115,7 +113,7 @@ def grad_cam(
 ) -> Maps:
     """Grad-CAM map of the target logit, upsampled to the input size.
 
-    Follows :class:`mirnamap.saliency._common.Backend`; ``seed`` is unused.
+    Follows :class:`mirnamap.saliency.Backend`; ``seed`` is unused.
 
     Parameters
     ----------
@@ -151,7 +149,7 @@ def grad_cam_plus_plus(
 ) -> Maps:
     """Grad-CAM++ map of the target logit, upsampled to the input size.
 
-    Follows :class:`mirnamap.saliency._common.Backend`; ``seed`` is unused. Options as
+    Follows :class:`mirnamap.saliency.Backend`; ``seed`` is unused. Options as
     :func:`grad_cam`; weights as :func:`cam_weights`.
 
     Returns

@@ -1,7 +1,7 @@
 """The gradient family: the target logit's input gradient under three ReLU backward rules.
 
 One factory (:func:`_gradient_backend`) makes the three backends, which differ only by the
-rule passed to :func:`~mirnamap.saliency._common.input_gradients`:
+rule passed to :func:`~mirnamap.saliency.input_gradients`:
 
 - ``gradient``: the true gradient. Ref. Simonyan, Vedaldi & Zisserman 2013, "Deep inside
   convolutional networks", arXiv:1312.6034.
@@ -22,20 +22,16 @@ import keras
 import numpy.typing as npt
 
 from mirnamap._typing import Maps
-from mirnamap.saliency._common import (
-    BATCH_SIZE,
-    Backend,
-    backend_inputs,
-    input_gradients,
-    reduce_channels,
-    register,
-)
+from mirnamap.saliency._batches import BATCH_SIZE
+from mirnamap.saliency._gradients import input_gradients, reduce_channels
+from mirnamap.saliency._inputs import backend_inputs
+from mirnamap.saliency._registry import Backend, register
 
 __all__ = ["deconvnet", "gradient", "guided_backprop"]
 
 _DOC = """{summary}
 
-    Follows :class:`mirnamap.saliency._common.Backend`; ``seed`` is unused.
+    Follows :class:`mirnamap.saliency.Backend`; ``seed`` is unused.
 
     Parameters
     ----------
@@ -62,7 +58,7 @@ def _gradient_backend(
     name : str
         Registry name, also the function's ``__name__``.
     policy : {None, "guided", "deconvnet"}
-        ReLU backward rule of :func:`~mirnamap.saliency._common.input_gradients`.
+        ReLU backward rule of :func:`~mirnamap.saliency.input_gradients`.
     family, reference : str
         For the registry.
     summary : str

@@ -10,13 +10,10 @@ import keras
 import numpy.typing as npt
 
 from mirnamap._typing import Maps
-from mirnamap.saliency._common import (
-    BATCH_SIZE,
-    backend_inputs,
-    input_gradients,
-    reduce_channels,
-    register,
-)
+from mirnamap.saliency._batches import BATCH_SIZE
+from mirnamap.saliency._gradients import input_gradients, reduce_channels
+from mirnamap.saliency._inputs import backend_inputs
+from mirnamap.saliency._registry import register
 
 __all__ = ["gradient_x_input"]
 
@@ -39,7 +36,7 @@ def gradient_x_input(
 ) -> Maps:
     """Gradient of the target logit times the image (both on the 0..255 scale).
 
-    Follows :class:`mirnamap.saliency._common.Backend`; ``seed`` is unused. The implicit
+    Follows :class:`mirnamap.saliency.Backend`; ``seed`` is unused. The implicit
     reference is 0 (black): on the white (255) canvas of a hairpin image, background pixels
     get the largest factors.
 

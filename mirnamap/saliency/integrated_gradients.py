@@ -13,14 +13,10 @@ import numpy.typing as npt
 from scipy.ndimage import gaussian_filter
 
 from mirnamap._typing import Maps
-from mirnamap.saliency._common import (
-    BATCH_SIZE,
-    backend_inputs,
-    group_size,
-    input_gradients,
-    reduce_channels,
-    register,
-)
+from mirnamap.saliency._batches import BATCH_SIZE, group_size
+from mirnamap.saliency._gradients import input_gradients, reduce_channels
+from mirnamap.saliency._inputs import backend_inputs
+from mirnamap.saliency._registry import register
 
 __all__ = ["METHODS", "integrated_gradients", "make_baseline", "path_points"]
 
@@ -136,7 +132,7 @@ def integrated_gradients(
 ) -> Maps:
     """Integrated gradients of the target logit.
 
-    Follows :class:`mirnamap.saliency._common.Backend`; ``seed`` is unused. The
+    Follows :class:`mirnamap.saliency.Backend`; ``seed`` is unused. The
     attributions of an image sum (over pixels and channels) to ``logit(x) -
     logit(baseline)`` up to the quadrature error (completeness).
 

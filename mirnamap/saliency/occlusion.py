@@ -15,13 +15,10 @@ import numpy as np
 import numpy.typing as npt
 
 from mirnamap._typing import Maps
-from mirnamap.saliency._common import (
-    BATCH_SIZE,
-    backend_inputs,
-    group_size,
-    register,
-    target_logits,
-)
+from mirnamap.saliency._batches import BATCH_SIZE, group_size
+from mirnamap.saliency._gradients import target_logits
+from mirnamap.saliency._inputs import backend_inputs
+from mirnamap.saliency._registry import register
 
 __all__ = ["occlusion", "patch_origins"]
 
@@ -73,7 +70,7 @@ def occlusion(
 ) -> Maps:
     """Occlusion map of the target logit: mean logit drop of the patches over each pixel.
 
-    Follows :class:`mirnamap.saliency._common.Backend`; ``seed`` is unused.
+    Follows :class:`mirnamap.saliency.Backend`; ``seed`` is unused.
 
     Parameters
     ----------

@@ -18,16 +18,11 @@ import numpy as np
 import numpy.typing as npt
 
 from mirnamap._typing import Maps
-from mirnamap.saliency._common import (
-    BATCH_SIZE,
-    as_images,
-    backend_inputs,
-    cached,
-    input_shape,
-    logits_model,
-    reduce_channels,
-    register,
-)
+from mirnamap.saliency._batches import BATCH_SIZE
+from mirnamap.saliency._gradients import reduce_channels
+from mirnamap.saliency._inputs import as_images, backend_inputs
+from mirnamap.saliency._models import cached, input_shape, logits_model
+from mirnamap.saliency._registry import register
 
 __all__ = ["shap_values"]
 
@@ -70,7 +65,7 @@ def shap_values(
 ) -> Maps:
     """SHAP values of the target logit, computed by the ``shap`` library.
 
-    Follows :class:`mirnamap.saliency._common.Backend`. Slow on the CPU: ``n_samples``
+    Follows :class:`mirnamap.saliency.Backend`. Slow on the CPU: ``n_samples``
     gradient passes per image.
 
     Parameters

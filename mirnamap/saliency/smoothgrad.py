@@ -24,15 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 from mirnamap._typing import Maps
-from mirnamap.saliency._common import (
-    BATCH_SIZE,
-    Backend,
-    backend_inputs,
-    check_batch_size,
-    group_size,
-    register,
-    registered,
-)
+from mirnamap.saliency._batches import BATCH_SIZE, check_batch_size, group_size
+from mirnamap.saliency._inputs import backend_inputs
+from mirnamap.saliency._registry import Backend, register, registered
 
 __all__ = ["VARIANTS", "noise_tunnel", "sample_noise", "smoothgrad"]
 
@@ -92,7 +86,7 @@ def smoothgrad(
 ) -> Maps:
     """SmoothGrad over the backend ``inner``.
 
-    Follows :class:`mirnamap.saliency._common.Backend`. Every image becomes ``n_samples``
+    Follows :class:`mirnamap.saliency.Backend`. Every image becomes ``n_samples``
     noisy copies ``x + noise_level * value_range * z`` (z standard normal, see
     :func:`sample_noise`); ``inner`` explains the copies in batches of ``batch_size`` and
     the maps are aggregated per image.
