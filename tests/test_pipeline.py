@@ -436,3 +436,23 @@ def test_the_predicted_target_is_the_call_at_the_stored_operating_point(
     fixed = explain_hairpins(good, "gradient", tiny_model, target=called, workers=1)
     np.testing.assert_array_equal(explained.maps["gradient"], fixed.maps["gradient"])
     assert explained.threshold == threshold
+
+
+def test_pictures_of_a_flagged_call_say_it_is_unsure(two_members, hairpins, tmp_path):
+    from mirnamap.ensemble import Ensemble
+    from mirnamap.pipeline.pictures import UNSURE, heading_id
+
+    good = {k: hairpins[k] for k in ("let7", "mir21")}
+    plain = explain_hairpins(good, "gradient", Ensemble(two_members), workers=1)
+    sd = plain.probability_sd
+    assert sd[0] != sd[1]  # two members of other seeds: a spread, different per record
+    cut = float(sd.max())  # only the record of the larger spread reaches the cut
+    flagged = explain_hairpins(good, "gradient", Ensemble(two_members, flag_sd=cut), workers=1)
+    assert flagged.flagged.tolist() == (sd >= cut).tolist() and flagged.flagged.sum() == 1
+    assert not plain.flagged.any()
+    k = int(np.argmax(sd))
+    assert heading_id(flagged, k) == f"{flagged.ids[k]} ({UNSURE})"
+    assert heading_id(flagged, 1 - k) == flagged.ids[1 - k] == heading_id(plain, 1 - k)
+    # The maps are the same: the flag changes the heading, not the explanation.
+    np.testing.assert_array_equal(flagged.maps["gradient"], plain.maps["gradient"])
+    assert flagged.save(tmp_path / "pictures")

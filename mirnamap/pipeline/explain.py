@@ -253,6 +253,7 @@ def explain_inputs(
         agreement=agreement,
         calibrated=prediction.calibrated if prediction else np.zeros(0),
         threshold=getattr(ensemble, "threshold", 0.5),
+        flag_sd=getattr(ensemble, "flag_sd", None),
     )
 
 

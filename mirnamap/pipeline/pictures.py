@@ -19,10 +19,20 @@ from mirnamap.files import atomic_write
 if TYPE_CHECKING:
     from mirnamap.pipeline.results import Explanation
 
-__all__ = ["TARGET_LABELS", "record_pictures", "save_pictures"]
+__all__ = ["TARGET_LABELS", "UNSURE", "heading_id", "record_pictures", "save_pictures"]
+
+#: What a picture's heading adds to the id of a record whose call is flagged unsure.
+UNSURE = "unsure: the members disagree"
 
 #: What the explained logit is called in the pictures, by :attr:`Explanation.target`.
 TARGET_LABELS = {1: "pre-miRNA logit", 0: "negative logit", None: "predicted class logit"}
+
+
+def heading_id(result: Explanation, k: int) -> str:
+    """The id a picture of record ``k`` is headed with: with :data:`UNSURE` where the
+    members' spread flags its call (:attr:`Explanation.flagged`), for a map of such a
+    hairpin explains a call the members do not share."""
+    return f"{result.ids[k]} ({UNSURE})" if result.flagged[k] else result.ids[k]
 
 
 def record_pictures(result: Explanation, k: int, folder: Path, svg: bool = False) -> list[Path]:
@@ -46,7 +56,8 @@ def record_pictures(result: Explanation, k: int, folder: Path, svg: bool = False
 
     formats = ("png", "svg") if svg else ("png",)
     aim = TARGET_LABELS[result.target]
-    record_id, sequence, structure = result.ids[k], result.sequences[k], result.structures[k]
+    record_id = heading_id(result, k)
+    sequence, structure = result.sequences[k], result.structures[k]
     p = float(result.probabilities[k])
     scores = {m: result.projections[m].scores[k] for m in result.methods}
     # The uncertainty marks: where the members do not all give the mean's sign.

@@ -197,6 +197,9 @@ class Explanation:
         The ensemble's members whose maps were averaged (one for a single model).
     probability_sd : np.ndarray
         ``float64 (M,)``: standard deviation of P(pre-miRNA) across the members.
+    flag_sd : float or None
+        The ensemble's "unsure" cut (:attr:`mirnamap.ensemble.Ensemble.flag_sd`); the
+        pictures of a record in :attr:`flagged` say so in their heading.
     sd_maps : dict of str to np.ndarray
         Per method the per-pixel standard deviation of the members' maps
         ``float32 (M, 25, 100)`` (zeros for one member).
@@ -260,9 +263,20 @@ class Explanation:
     agreement: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
     calibrated: np.ndarray | None = None
     threshold: float = 0.5
+    flag_sd: float | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def flagged(self) -> np.ndarray:
+        """``bool (M,)``: the records whose call the members' spread marks unsure
+        (``probability_sd >= flag_sd``, :mod:`mirnamap.flags`; none for one model)."""
+        from mirnamap.flags import flag_calls
+
+        if len(self.members) < 2 or self.probability_sd is None:
+            return np.zeros(len(self.ids), dtype=bool)
+        return flag_calls(self.probability_sd, self.flag_sd)
 
     def scores(self, method: str) -> tuple[np.ndarray, ...]:
         """Per record the nucleotide scores ``float64 (L_i,)`` of ``method`` (NaN: no pixel)."""
