@@ -15,7 +15,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["FlagRule", "choose_flag_rule", "flag_calls"]
+__all__ = ["LABEL", "FlagRule", "choose_flag_rule", "flag_calls"]
+
+#: What a flagged call is marked with (the ``flag`` column of the predictions).
+LABEL = "unsure"
 
 
 class FlagRule(NamedTuple):

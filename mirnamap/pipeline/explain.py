@@ -252,8 +252,8 @@ def explain_inputs(
         member_samples=options.member_samples,
         agreement=agreement,
         calibrated=prediction.calibrated if prediction else np.zeros(0),
-        threshold=getattr(ensemble, "threshold", 0.5),
-        flag_sd=getattr(ensemble, "flag_sd", None),
+        threshold=threshold,
+        flag_sd=getattr(ensemble, "flag_sd", None) if len(ensemble) > 1 else None,
     )
 
 

@@ -134,7 +134,9 @@ class Predictions:
         if self.sd is not None:
             frame.insert(2, "sd", self.sd)
             frame.insert(3, "calibrated", self.calibrated)
-            frame.insert(5, "flag", np.where(self.flagged, "unsure", ""))
+            from mirnamap.flags import LABEL
+
+            frame.insert(5, "flag", np.where(self.flagged, LABEL, ""))
         for f in self.failures:
             frame.loc[f.index, "reason"] = f.reason
         if self.labels is not None:
@@ -274,7 +276,7 @@ class Explanation:
         (``probability_sd >= flag_sd``, :mod:`mirnamap.flags`; none for one model)."""
         from mirnamap.flags import flag_calls
 
-        if len(self.members) < 2 or self.probability_sd is None:
+        if self.probability_sd is None:
             return np.zeros(len(self.ids), dtype=bool)
         return flag_calls(self.probability_sd, self.flag_sd)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from mirnamap.files import atomic_write, output_error, unique_names
+from mirnamap.flags import LABEL
 
 if TYPE_CHECKING:
     from mirnamap.errors import Failure
@@ -114,7 +115,7 @@ def prediction_rows(result: Predictions) -> list[list[str]]:
                 row.update(sd=f"{result.sd[k]:.6f}", calibrated=f"{result.calibrated[k]:.6f}")
             row.update(
                 predicted=str(int(p >= result.threshold)), threshold=f"{result.threshold:.6f}",
-                status="ok", reason="", flag="unsure" if flagged[k] else "",
+                status="ok", reason="", flag=LABEL if flagged[k] else "",
             )  # fmt: skip
         if result.labels is not None:
             row["label"] = str(int(result.labels[k]))
